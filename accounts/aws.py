@@ -1,0 +1,116 @@
+"""The only place that builds boto3 sessions and clients.
+
+Spendlens never stores access keys. Its own identity comes from the environment (the ECS task
+role in production, dummy keys against the local emulator); customer accounts are reached by
+assuming their role with the ExternalId the server generated for them. Every client honours
+``settings.AWS_ENDPOINT_URL`` so the same code runs against AWS and the emulator.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import boto3
+from botocore.config import Config
+from django.conf import settings
+
+SESSION_NAME_PREFIX = "spendlens"
+# Refresh a little before expiry so a long sync never starts a call with dying credentials.
+CREDENTIAL_REFRESH_MARGIN = timedelta(minutes=5)
+ASSUME_ROLE_DURATION_SECONDS = 3600
+
+BOTO_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 5},
+    connect_timeout=10,
+    read_timeout=60,
+    user_agent_appid="spendlens",
+)
+
+
+@dataclass(frozen=True)
+class AssumedCredentials:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expiration: datetime
+
+    def fresh(self, now: datetime) -> bool:
+        return now < self.expiration - CREDENTIAL_REFRESH_MARGIN
+
+
+_cache: dict[tuple[str, str], AssumedCredentials] = {}
+_cache_lock = threading.Lock()
+
+
+def endpoint_url() -> str | None:
+    return settings.AWS_ENDPOINT_URL or None
+
+
+def platform_session(region: str | None = None) -> boto3.session.Session:
+    """Spendlens's own identity: environment credentials or the task role."""
+    return boto3.session.Session(region_name=region or settings.AWS_DEFAULT_REGION)
+
+
+def platform_client(service: str, region: str | None = None):
+    return platform_session(region).client(service, endpoint_url=endpoint_url(), config=BOTO_CONFIG)
+
+
+def session_name(label: str = "") -> str:
+    # RoleSessionName shows up in the customer's CloudTrail: make it say who is calling.
+    name = f"{SESSION_NAME_PREFIX}-{label}" if label else SESSION_NAME_PREFIX
+    return "".join(ch for ch in name if ch.isalnum() or ch in "=,.@-_")[:64]
+
+
+def assume_role(role_arn: str, external_id: str, label: str = "") -> AssumedCredentials:
+    """Assume ROLE_ARN with EXTERNAL_ID, reusing cached credentials until shortly before expiry."""
+    key = (role_arn, external_id)
+    now = datetime.now(UTC)
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached is not None and cached.fresh(now):
+            return cached
+    response = platform_client("sts").assume_role(
+        RoleArn=role_arn,
+        RoleSessionName=session_name(label),
+        ExternalId=external_id,
+        DurationSeconds=ASSUME_ROLE_DURATION_SECONDS,
+    )
+    raw = response["Credentials"]
+    expiration = raw["Expiration"]
+    if expiration.tzinfo is None:
+        expiration = expiration.replace(tzinfo=UTC)
+    credentials = AssumedCredentials(
+        access_key_id=raw["AccessKeyId"],
+        secret_access_key=raw["SecretAccessKey"],
+        session_token=raw["SessionToken"],
+        expiration=expiration,
+    )
+    with _cache_lock:
+        _cache[key] = credentials
+    return credentials
+
+
+def clear_credential_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def assumed_session(
+    role_arn: str, external_id: str, region: str | None = None, label: str = ""
+) -> boto3.session.Session:
+    credentials = assume_role(role_arn, external_id, label=label)
+    return boto3.session.Session(
+        aws_access_key_id=credentials.access_key_id,
+        aws_secret_access_key=credentials.secret_access_key,
+        aws_session_token=credentials.session_token,
+        region_name=region or settings.AWS_DEFAULT_REGION,
+    )
+
+
+def assumed_client(
+    service: str, role_arn: str, external_id: str, region: str | None = None, label: str = ""
+):
+    session = assumed_session(role_arn, external_id, region=region, label=label)
+    return session.client(service, endpoint_url=endpoint_url(), config=BOTO_CONFIG)

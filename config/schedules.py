@@ -1,0 +1,42 @@
+"""Recurring django-q2 schedules, declared once and created idempotently.
+
+`migrate` ends by calling ensure_schedules() (post_migrate), so every deploy converges the
+schedule table on this list: a redeploy updates schedules in place and never duplicates them.
+Missed runs are not replayed after downtime: Q_CLUSTER["catch_up"] is False for the cluster
+(django-q2 has no per-schedule switch), so notifications never arrive as a burst.
+"""
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    name: str
+    func: str
+    minutes: int
+
+
+SCHEDULES: list[ScheduleSpec] = []
+
+
+def ensure_schedules(specs=None):
+    """Create or update each schedule by name; return the names written."""
+    from django_q.models import Schedule
+
+    specs = SCHEDULES if specs is None else specs
+    for spec in specs:
+        fields = {
+            "func": spec.func,
+            "schedule_type": Schedule.MINUTES,
+            "minutes": spec.minutes,
+            "repeats": -1,
+        }
+        # next_run is set only on creation so a redeploy never resets a schedule's clock.
+        Schedule.objects.update_or_create(
+            name=spec.name,
+            defaults=fields,
+            create_defaults={**fields, "next_run": timezone.now()},
+        )
+    return [spec.name for spec in specs]

@@ -1,0 +1,75 @@
+"""Settings fail at start with a message naming the bad variable (run in a fresh process)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_check(extra_env, *args):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL", "SECURE_SSL_REDIRECT"}
+    }
+    env.update(extra_env)
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "check", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DEBUG": "0"}, "SECRET_KEY must be set"),
+        ({"DEBUG": "0", "SECRET_KEY": "short"}, "SECRET_KEY must be set"),
+        ({"DEBUG": "1", "Q_TIMEOUT": "ten"}, "Q_TIMEOUT has an invalid value"),
+        ({"DEBUG": "1", "Q_TIMEOUT": "1500", "Q_RETRY": "1200"}, "must be lower than Q_RETRY"),
+        ({"DEBUG": "1", "DATABASE_URL": "mysql://u@h/db"}, "DATABASE_URL must point at"),
+        ({"DEBUG": "1", "REDIS_URL": "localhost:6379"}, "REDIS_URL must be a redis:// URL"),
+        ({"DEBUG": "1", "CSRF_TRUSTED_ORIGINS": "example.com"}, "CSRF_TRUSTED_ORIGINS"),
+        ({"DEBUG": "maybe"}, "DEBUG"),
+    ],
+)
+def test_misconfiguration_stops_start_naming_the_variable(env, message):
+    result = run_check(env)
+
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_production_settings_pass_check_deploy():
+    result = run_check(
+        {
+            "DEBUG": "0",
+            "SECRET_KEY": "x" * 20 + "-production-like-secret-key-for-the-check",
+            "ALLOWED_HOSTS": "spendlens.example.com",
+            "CSRF_TRUSTED_ORIGINS": "https://spendlens.example.com",
+        },
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_postgres_url_selects_psycopg3(settings):
+    import environ
+
+    config = environ.Env.db_url_config("postgres://u:p@db.internal:5432/spendlens")
+
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    import psycopg
+
+    assert psycopg.__version__.startswith("3.")
