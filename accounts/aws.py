@@ -53,8 +53,18 @@ def platform_session(region: str | None = None) -> boto3.session.Session:
     return boto3.session.Session(region_name=region or settings.AWS_DEFAULT_REGION)
 
 
+def client(session: boto3.session.Session, service: str, region: str | None = None):
+    """A client from SESSION with the endpoint override and the retry policy applied."""
+    return session.client(
+        service,
+        region_name=region or session.region_name,
+        endpoint_url=endpoint_url(),
+        config=BOTO_CONFIG,
+    )
+
+
 def platform_client(service: str, region: str | None = None):
-    return platform_session(region).client(service, endpoint_url=endpoint_url(), config=BOTO_CONFIG)
+    return client(platform_session(region), service)
 
 
 def session_name(label: str = "") -> str:
@@ -112,5 +122,4 @@ def assumed_session(
 def assumed_client(
     service: str, role_arn: str, external_id: str, region: str | None = None, label: str = ""
 ):
-    session = assumed_session(role_arn, external_id, region=region, label=label)
-    return session.client(service, endpoint_url=endpoint_url(), config=BOTO_CONFIG)
+    return client(assumed_session(role_arn, external_id, region=region, label=label), service)

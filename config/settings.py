@@ -184,6 +184,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # One endpoint override for every boto3 client: unset in production, the emulator locally.
 AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="") or None
 AWS_DEFAULT_REGION = env.str("AWS_DEFAULT_REGION", default="us-east-1")
+# The platform's own role (the ECS task role), which customers trust in their role's policy.
+PLATFORM_ROLE_ARN = env.str(
+    "PLATFORM_ROLE_ARN",
+    default="arn:aws:iam::123456789012:role/spendlens-platform" if DEBUG else "",
+)
 
 # --- Background work (django-q2) ------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

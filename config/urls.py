@@ -9,6 +9,7 @@ admin.site.index_title = "Cost control"
 
 urlpatterns = [
     path("", cost_views.dashboard, name="dashboard"),
+    path("", include("accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -31,3 +31,58 @@ def aws(moto_server, settings, monkeypatch):
     settings.AWS_ENDPOINT_URL = moto_server
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     return moto_server
+
+
+# --- Personas: alice owns acme, bob is a viewer in acme, charlie runs another organisation ---
+
+
+@pytest.fixture
+def acme(db):
+    from accounts.models import Organization
+
+    return Organization.objects.create(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def globex(db):
+    from accounts.models import Organization
+
+    return Organization.objects.create(name="Globex", slug="globex")
+
+
+def _member(django_user_model, username, organization, role, **extra):
+    from accounts.models import Membership
+
+    user = django_user_model.objects.create_user(
+        username, email=f"{username}@example.com", password=f"pw-{username}-Secret1", **extra
+    )
+    Membership.objects.create(user=user, organization=organization, role=role)
+    return user
+
+
+@pytest.fixture
+def alice(django_user_model, acme):
+    return _member(django_user_model, "alice", acme, "admin")
+
+
+@pytest.fixture
+def bob(django_user_model, acme):
+    return _member(django_user_model, "bob", acme, "viewer")
+
+
+@pytest.fixture
+def charlie(django_user_model, globex):
+    return _member(django_user_model, "charlie", globex, "admin")
+
+
+@pytest.fixture
+def acme_account(acme):
+    from accounts.models import CloudAccount
+
+    return CloudAccount.objects.create(
+        organization=acme,
+        name="Acme production",
+        account_id="111111111111",
+        role_arn="arn:aws:iam::111111111111:role/SpendlensAccess",
+        regions=["us-east-1"],
+    )

@@ -1,0 +1,25 @@
+"""Admin base class that scopes every page to the operator's organisations."""
+
+from django.contrib import admin
+
+from accounts.models import Organization
+
+
+class TenantScopedAdmin(admin.ModelAdmin):
+    """Lists, change pages and foreign-key choices only show the user's organisations' rows.
+
+    A row of another organisation is simply absent from the queryset, so its change page is a
+    404-style "doesn't exist" redirect rather than a permission error that confirms it exists.
+    """
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).for_user(request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        related = db_field.related_model
+        if hasattr(related.objects, "for_user"):
+            kwargs["queryset"] = related.objects.for_user(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def user_organizations(self, request):
+        return Organization.objects.for_user(request.user)

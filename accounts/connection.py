@@ -1,0 +1,179 @@
+"""Test connection: assume the account's role, then one cheap read per required permission.
+
+Each failure is reported with what the customer has to fix, because "AccessDenied" alone sends
+people hunting through IAM for the wrong thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
+from accounts import aws
+
+DENIED_CODES = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnauthorizedException",
+}
+CREDENTIAL_CODES = {"ExpiredToken", "InvalidClientTokenId", "SignatureDoesNotMatch"}
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str = ""
+    hint: str = ""
+
+
+@dataclass
+class ConnectionReport:
+    account_id: str
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(check.ok for check in self.checks)
+
+    def summary(self) -> str:
+        lines = []
+        for check in self.checks:
+            mark = "OK  " if check.ok else "FAIL"
+            line = f"{mark} {check.name}"
+            if check.detail:
+                line += f": {check.detail}"
+            lines.append(line)
+            if check.hint:
+                lines.append(f"     -> {check.hint}")
+        return "\n".join(lines)
+
+    def first_error(self) -> str:
+        failed = next((c for c in self.checks if not c.ok), None)
+        return f"{failed.name}: {failed.detail}. {failed.hint}".strip() if failed else ""
+
+
+def error_code(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code", "ClientError")
+    return exc.__class__.__name__
+
+
+def is_denied(exc: Exception) -> bool:
+    if not isinstance(exc, ClientError):
+        return False
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return error_code(exc) in DENIED_CODES or (
+        status == 403 and error_code(exc) not in CREDENTIAL_CODES
+    )
+
+
+def describe(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip(": ")
+    return str(exc)
+
+
+def _assume_role_hint(account, exc: Exception) -> str:
+    code = error_code(exc)
+    if is_denied(exc):
+        return (
+            f"AWS refused AssumeRole on {account.role_arn}. Check that the role exists, that "
+            "its trust policy names the Spendlens platform principal, and that its "
+            f"sts:ExternalId condition is exactly {account.external_id} (see the onboarding "
+            "page for the policy to paste)."
+        )
+    if code in CREDENTIAL_CODES:
+        return (
+            "Spendlens's own AWS credentials are invalid or expired: fix the task role or the "
+            "environment credentials of the Spendlens deployment."
+        )
+    if isinstance(exc, EndpointConnectionError):
+        return "AWS could not be reached: check the network path (NAT, VPC endpoints, proxy)."
+    return "Unexpected error while assuming the role; see the detail."
+
+
+PERMISSION_HINTS = {
+    "ce:GetCostAndUsage": (
+        "Add ce:GetCostAndUsage to the role, and make sure Cost Explorer is enabled for the "
+        "account (Billing console > Cost Explorer; the first data takes up to 24 hours)."
+    ),
+    "ec2:DescribeInstances": "Add ec2:Describe* to the role's policy.",
+    "cloudwatch:GetMetricData": "Add cloudwatch:GetMetricData to the role's policy.",
+}
+# A missing feature is not a missing permission: these answers prove access works.
+ACCEPTABLE_CODES = {"ce:GetCostAndUsage": {"DataUnavailableException"}}
+
+
+def _permission_checks(account, session):
+    region = account.regions[0] if account.regions else None
+    end = datetime.now(UTC).date()
+    start = end - timedelta(days=1)
+
+    def cost_explorer():
+        aws.client(session, "ce").get_cost_and_usage(
+            TimePeriod={"Start": start.isoformat(), "End": end.isoformat()},
+            Granularity="DAILY",
+            Metrics=["UnblendedCost"],
+        )
+
+    def ec2():
+        aws.client(session, "ec2", region).describe_instances(MaxResults=5)
+
+    def cloudwatch():
+        now = datetime.now(UTC)
+        aws.client(session, "cloudwatch", region).get_metric_data(
+            MetricDataQueries=[
+                {
+                    "Id": "probe",
+                    "MetricStat": {
+                        "Metric": {"Namespace": "AWS/EC2", "MetricName": "CPUUtilization"},
+                        "Period": 3600,
+                        "Stat": "Average",
+                    },
+                }
+            ],
+            StartTime=now - timedelta(hours=1),
+            EndTime=now,
+        )
+
+    return [
+        ("ce:GetCostAndUsage", cost_explorer),
+        ("ec2:DescribeInstances", ec2),
+        ("cloudwatch:GetMetricData", cloudwatch),
+    ]
+
+
+def check_connection(account) -> ConnectionReport:
+    """Run every check and return the report; never raises for AWS-side failures."""
+    report = ConnectionReport(account_id=account.account_id)
+    try:
+        session = aws.assumed_session(
+            account.role_arn, account.external_id, label=f"check-{account.account_id}"
+        )
+    except (ClientError, BotoCoreError) as exc:
+        report.checks.append(
+            Check("sts:AssumeRole", False, describe(exc), _assume_role_hint(account, exc))
+        )
+        return report
+    report.checks.append(Check("sts:AssumeRole", True, f"assumed {account.role_arn}"))
+
+    for permission, probe in _permission_checks(account, session):
+        try:
+            probe()
+        except ClientError as exc:
+            code = error_code(exc)
+            if code in ACCEPTABLE_CODES.get(permission, set()):
+                report.checks.append(Check(permission, True, f"allowed ({code})"))
+                continue
+            hint = PERMISSION_HINTS[permission] if is_denied(exc) else ""
+            report.checks.append(Check(permission, False, describe(exc), hint))
+        except BotoCoreError as exc:
+            report.checks.append(Check(permission, False, describe(exc)))
+        else:
+            report.checks.append(Check(permission, True, "allowed"))
+    return report
