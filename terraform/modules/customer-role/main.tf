@@ -1,0 +1,67 @@
+# The role a customer account creates so Spendlens can read its costs, inventory and metrics.
+# Least privilege: read-only, plus (opt-in) stop/start restricted to tagged instances.
+# Keep READ_ACTIONS in accounts/onboarding.py and this list in step (a test compares them).
+
+data "aws_iam_policy_document" "trust" {
+  statement {
+    sid     = "SpendlensPlatform"
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "AWS"
+      identifiers = [var.platform_principal_arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "sts:ExternalId"
+      values   = [var.external_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "spendlens" {
+  name                 = var.role_name
+  description          = "Read access for Spendlens cost control"
+  assume_role_policy   = data.aws_iam_policy_document.trust.json
+  max_session_duration = 3600
+  tags                 = var.tags
+}
+
+data "aws_iam_policy_document" "read" {
+  statement {
+    sid = "SpendlensRead"
+    actions = [
+      "ce:GetCostAndUsage",
+      "ce:GetCostForecast",
+      "ec2:Describe*",
+      "cloudwatch:GetMetricData",
+      "autoscaling:DescribeAutoScalingGroups",
+    ]
+    resources = ["*"] #tfsec:ignore:aws-iam-no-policy-wildcards -- these read APIs support no resource-level scoping
+  }
+}
+
+resource "aws_iam_role_policy" "read" {
+  name   = "SpendlensRead"
+  role   = aws_iam_role.spendlens.id
+  policy = data.aws_iam_policy_document.read.json
+}
+
+data "aws_iam_policy_document" "stop_start" {
+  statement {
+    sid       = "SpendlensStopStartTaggedInstances"
+    actions   = ["ec2:StopInstances", "ec2:StartInstances"]
+    resources = ["arn:aws:ec2:*:*:instance/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${var.stoppable_tag_key}"
+      values   = ["true"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "stop_start" {
+  count  = var.allow_stop_start ? 1 : 0
+  name   = "SpendlensStopStart"
+  role   = aws_iam_role.spendlens.id
+  policy = data.aws_iam_policy_document.stop_start.json
+}
