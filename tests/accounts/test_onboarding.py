@@ -10,7 +10,7 @@ MODULE = Path(__file__).resolve().parents[2] / "terraform/modules/customer-role/
 
 
 def terraform_actions(sid):
-    block = MODULE.read_text().split(f'sid = "{sid}"', 1)[1]
+    block = re.split(rf'sid\s*=\s*"{sid}"', MODULE.read_text(), maxsplit=1)[1]
     actions = re.search(r"actions\s*=\s*\[(.*?)\]", block, re.S).group(1)
     return re.findall(r'"([^"]+)"', actions)
 
