@@ -72,7 +72,18 @@ class CloudAccountAdmin(TenantScopedAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["organization", "name", "account_id", "role_arn", "regions"]}),
-        ("Status", {"fields": ["is_active", "last_synced_at", "last_error", "last_error_at"]}),
+        (
+            "Status",
+            {
+                "fields": [
+                    "is_active",
+                    "is_management",
+                    "last_synced_at",
+                    "last_error",
+                    "last_error_at",
+                ]
+            },
+        ),
         (
             "Onboarding",
             {

@@ -42,7 +42,15 @@ class CloudAccountForm(forms.ModelForm):
 
     class Meta:
         model = CloudAccount
-        fields = ("organization", "name", "account_id", "role_arn", "regions", "is_active")
+        fields = (
+            "organization",
+            "name",
+            "account_id",
+            "role_arn",
+            "regions",
+            "is_management",
+            "is_active",
+        )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

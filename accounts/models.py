@@ -188,6 +188,12 @@ class CloudAccount(models.Model):
         help_text="Regions to inventory, e.g. us-east-1, eu-west-1.",
     )
     is_active = models.BooleanField("active", default=True)
+    is_management = models.BooleanField(
+        "management account",
+        default=False,
+        help_text="An AWS Organizations management (payer) account: its costs are synced per "
+        "linked account and service.",
+    )
     last_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.TextField(blank=True, editable=False)
     last_error_at = models.DateTimeField(null=True, blank=True, editable=False)

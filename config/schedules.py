@@ -18,14 +18,23 @@ class ScheduleSpec:
     minutes: int
 
 
-SCHEDULES: list[ScheduleSpec] = []
+def _declared() -> list[ScheduleSpec]:
+    from django.conf import settings
+
+    return [
+        ScheduleSpec(
+            "sync-costs",
+            "costs.tasks.sync_all_account_costs",
+            settings.COST_SYNC_INTERVAL_MINUTES,
+        ),
+    ]
 
 
 def ensure_schedules(specs=None):
     """Create or update each schedule by name; return the names written."""
     from django_q.models import Schedule
 
-    specs = SCHEDULES if specs is None else specs
+    specs = _declared() if specs is None else specs
     for spec in specs:
         fields = {
             "func": spec.func,

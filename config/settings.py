@@ -190,6 +190,15 @@ PLATFORM_ROLE_ARN = env.str(
     default="arn:aws:iam::123456789012:role/spendlens-platform" if DEBUG else "",
 )
 
+# --- Cost store ------------------------------------------------------------------------------
+# Months the first Cost Explorer sync backfills (Cost Explorer keeps 13 months at most).
+CE_BACKFILL_MONTHS = _read("CE_BACKFILL_MONTHS", env.int, 3)
+if not 1 <= CE_BACKFILL_MONTHS <= 13:
+    raise ImproperlyConfigured(
+        f"CE_BACKFILL_MONTHS must be between 1 and 13, got {CE_BACKFILL_MONTHS}."
+    )
+COST_SYNC_INTERVAL_MINUTES = _read("COST_SYNC_INTERVAL_MINUTES", env.int, 360)
+
 # --- Background work (django-q2) ------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 Q_CLUSTER = {

@@ -86,3 +86,28 @@ def acme_account(acme):
         role_arn="arn:aws:iam::111111111111:role/SpendlensAccess",
         regions=["us-east-1"],
     )
+
+
+@pytest.fixture
+def aws_faults(aws, settings, monkeypatch):
+    """The emulator behind a proxy that injects scripted AWS errors (see tests/aws_faults.py)."""
+    from accounts import aws as aws_module
+    from tests.aws_faults import FaultProxy
+
+    proxy = FaultProxy(aws).start()
+    settings.AWS_ENDPOINT_URL = proxy.url
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+    aws_module.clear_credential_cache()
+    yield proxy
+    proxy.stop()
+    aws_module.clear_credential_cache()
+
+
+def queue_cost_explorer(endpoint, account_id, results):
+    """Queue canned GetCostAndUsage answers in the emulator for ACCOUNT_ID."""
+    response = requests.post(
+        f"{endpoint}/moto-api/static/ce/cost-and-usage-results",
+        json={"account_id": account_id, "results": results},
+        timeout=10,
+    )
+    response.raise_for_status()

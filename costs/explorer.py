@@ -1,0 +1,305 @@
+"""Cost Explorer sync: daily costs per service and region into the cost store.
+
+Cost Explorer bills $0.01 per request, so a sync asks only for what can have changed: the
+first run backfills CE_BACKFILL_MONTHS; later runs start at the oldest day still marked
+Estimated, or a few trailing days back (late adjustments), whichever is earlier. Every page is
+fetched before anything is written, and the reported days are then replaced in one
+transaction, so a failure half-way leaves the store exactly as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from botocore.exceptions import BotoCoreError, ClientError
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from accounts import aws
+from accounts.connection import describe, error_code
+from costs.models import CostMetric, CostRecord, CostSource, SyncRun
+
+logger = logging.getLogger(__name__)
+
+# Metric names in the API -> our metric names.
+CE_METRICS = {"UnblendedCost": CostMetric.UNBLENDED, "AmortizedCost": CostMetric.AMORTIZED}
+MAX_BACKFILL_MONTHS = 13
+TRAILING_DAYS = 3
+NO_REGION = "NoRegion"  # what Cost Explorer calls global services' region
+
+
+class SyncError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class CostRow:
+    sub_account_id: str
+    usage_date: date
+    service: str
+    region: str
+    metric: str
+    amount: Decimal
+    currency: str
+    estimated: bool
+
+    def key(self):
+        return (self.metric, self.sub_account_id, self.usage_date, self.service, self.region)
+
+
+def backfill_start(today: date) -> date:
+    months = min(max(1, settings.CE_BACKFILL_MONTHS), MAX_BACKFILL_MONTHS)
+    return (today - relativedelta(months=months)).replace(day=1)
+
+
+def sync_window(account, today: date, since: date | None = None) -> tuple[date, date]:
+    """[start, end) to request: end is tomorrow so today's (estimated) partial day is included."""
+    end = today + timedelta(days=1)
+    earliest = today - relativedelta(months=MAX_BACKFILL_MONTHS)
+    if since is not None:
+        return max(since, earliest), end
+    stored = CostRecord.objects.filter(account=account, source=CostSource.EXPLORER)
+    latest = stored.aggregate(latest=Max("usage_date"))["latest"]
+    if latest is None:
+        return backfill_start(today), end
+    oldest_estimated = stored.filter(estimated=True).aggregate(d=Min("usage_date"))["d"]
+    # A long pause between syncs leaves a gap after the latest stored day: fill it too.
+    candidates = [today - timedelta(days=TRAILING_DAYS), latest + timedelta(days=1)]
+    if oldest_estimated is not None:
+        candidates.append(oldest_estimated)
+    return max(min(candidates), earliest), end
+
+
+def _group_by(account) -> list[dict]:
+    if account.is_management:
+        return [
+            {"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"},
+            {"Type": "DIMENSION", "Key": "SERVICE"},
+        ]
+    return [{"Type": "DIMENSION", "Key": "SERVICE"}, {"Type": "DIMENSION", "Key": "REGION"}]
+
+
+def _attempts(response_or_error: dict) -> int:
+    return 1 + response_or_error.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+
+
+def fetch_pages(ce, start: date, end: date, group_by, count: Callable[[int], None]) -> Iterator:
+    """Yield every page; COUNT receives each call's HTTP attempts (throttled retries included)."""
+    params = {
+        "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
+        "Granularity": "DAILY",
+        "Metrics": list(CE_METRICS),
+        "GroupBy": group_by,
+    }
+    token = None
+    while True:
+        request = {**params, "NextPageToken": token} if token else params
+        try:
+            page = ce.get_cost_and_usage(**request)
+        except ClientError as exc:
+            count(_attempts(exc.response))
+            raise
+        count(_attempts(page))
+        yield page
+        token = page.get("NextPageToken")
+        if not token:
+            return
+
+
+def reported_days(page: dict) -> set[date]:
+    return {date.fromisoformat(day["TimePeriod"]["Start"]) for day in page.get("ResultsByTime", [])}
+
+
+def parse_page(page: dict, account) -> Iterator[CostRow]:
+    for day in page.get("ResultsByTime", []):
+        usage_date = date.fromisoformat(day["TimePeriod"]["Start"])
+        estimated = bool(day.get("Estimated", False))
+        for group in day.get("Groups", []):
+            keys = group.get("Keys", [])
+            if account.is_management:
+                sub_account, service, region = keys[0], keys[1], ""
+            else:
+                sub_account, service = account.account_id, keys[0]
+                region = keys[1] if len(keys) > 1 else ""
+            if region == NO_REGION:
+                region = ""
+            for api_name, metric in CE_METRICS.items():
+                value = group.get("Metrics", {}).get(api_name)
+                if value is None:
+                    continue
+                yield CostRow(
+                    sub_account_id=sub_account,
+                    usage_date=usage_date,
+                    service=service,
+                    region=region,
+                    metric=metric,
+                    amount=Decimal(value["Amount"]),
+                    currency=value.get("Unit") or "USD",
+                    estimated=estimated,
+                )
+
+
+@dataclass
+class WriteResult:
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+
+def replace_days(account, days: set[date], rows: list[CostRow]) -> WriteResult:
+    """Make the stored DAYS equal ROWS: insert new keys, update changed ones, drop vanished.
+
+    Only days Cost Explorer reported on are touched: a day it returned with no groups really
+    cost nothing, but a day missing from the answer says nothing about the stored figures.
+    """
+    result = WriteResult()
+    fresh: dict[tuple, CostRow] = {}
+    for row in rows:
+        # Repeated keys across pages are the same cost reported twice: keep the latest.
+        fresh[row.key()] = row
+    with transaction.atomic():
+        stored = {
+            (r.metric, r.sub_account_id, r.usage_date, r.service, r.region): r
+            for r in CostRecord.objects.select_for_update().filter(
+                account=account, source=CostSource.EXPLORER, usage_date__in=days
+            )
+        }
+        to_insert, to_update = [], []
+        for key, row in fresh.items():
+            record = stored.pop(key, None)
+            if record is None:
+                to_insert.append(
+                    CostRecord(
+                        organization_id=account.organization_id,
+                        account=account,
+                        source=CostSource.EXPLORER,
+                        metric=row.metric,
+                        provider="AWS",
+                        sub_account_id=row.sub_account_id,
+                        usage_date=row.usage_date,
+                        service=row.service,
+                        region=row.region,
+                        amount=row.amount,
+                        currency=row.currency,
+                        estimated=row.estimated,
+                    )
+                )
+            elif (record.amount, record.estimated, record.currency) != (
+                row.amount,
+                row.estimated,
+                row.currency,
+            ):
+                record.amount, record.estimated, record.currency = (
+                    row.amount,
+                    row.estimated,
+                    row.currency,
+                )
+                to_update.append(record)
+        CostRecord.objects.bulk_create(to_insert, batch_size=2000)
+        CostRecord.objects.bulk_update(
+            to_update, ["amount", "estimated", "currency"], batch_size=2000
+        )
+        if stored:
+            CostRecord.objects.filter(pk__in=[r.pk for r in stored.values()]).delete()
+        result.inserted, result.updated, result.deleted = (
+            len(to_insert),
+            len(to_update),
+            len(stored),
+        )
+    return result
+
+
+def claim(account) -> SyncRun | None:
+    """Record a running sync, or return None when another one holds the account."""
+    stale_before = timezone.now() - timedelta(seconds=settings.Q_CLUSTER["timeout"])
+    # A worker killed mid-sync never finishes its run; after the task timeout it is dead.
+    SyncRun.objects.filter(
+        account=account, status=SyncRun.Status.RUNNING, started_at__lt=stale_before
+    ).update(
+        status=SyncRun.Status.FAILED,
+        finished_at=timezone.now(),
+        error="Abandoned: the worker stopped before finishing.",
+    )
+    try:
+        with transaction.atomic():
+            return SyncRun.objects.create(account=account, status=SyncRun.Status.RUNNING)
+    except IntegrityError:
+        return None
+
+
+def _finish(run: SyncRun, status: str, error: str = "") -> SyncRun:
+    run.status = status
+    run.error = error
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def sync_account(account, *, since: date | None = None, today: date | None = None) -> SyncRun:
+    """Sync one account's Cost Explorer costs; always returns the recorded SyncRun."""
+    run = claim(account)
+    if run is None:
+        return SyncRun.objects.create(
+            account=account,
+            status=SyncRun.Status.SKIPPED,
+            finished_at=timezone.now(),
+            error="Another sync of this account is running.",
+        )
+    today = today or timezone.now().date()
+    started = time.monotonic()
+    try:
+        start, end = sync_window(account, today, since)
+        run.window_start, run.window_end = start, end
+
+        def count(attempts: int) -> None:
+            run.requests_made += attempts
+
+        ce = aws.assumed_client(
+            "ce", account.role_arn, account.external_id, region="us-east-1", label="costs"
+        )
+        pages = list(fetch_pages(ce, start, end, _group_by(account), count))
+        days = set().union(*(reported_days(page) for page in pages))
+        rows = [row for page in pages for row in parse_page(page, account)]
+        written = replace_days(account, days, rows)
+    except ClientError as exc:
+        code = error_code(exc)
+        if code == "DataUnavailableException":
+            message = "Cost Explorer has no data for this account yet (new or not enabled)."
+            account.record_error(message, timezone.now())
+            return _finish(run, SyncRun.Status.NO_DATA, message)
+        message = f"Cost Explorer: {describe(exc)}"
+        account.record_error(message, timezone.now())
+        logger.warning("cost sync of %s failed: %s", account.account_id, message)
+        return _finish(run, SyncRun.Status.FAILED, message)
+    except BotoCoreError as exc:
+        message = f"AWS call failed: {exc}"
+        account.record_error(message, timezone.now())
+        return _finish(run, SyncRun.Status.FAILED, message)
+    except Exception as exc:
+        # A bug must not leave the account locked until the stale timeout.
+        _finish(run, SyncRun.Status.FAILED, f"Internal error: {exc.__class__.__name__}")
+        raise
+    run.rows_inserted, run.rows_updated, run.rows_deleted = (
+        written.inserted,
+        written.updated,
+        written.deleted,
+    )
+    account.record_success(timezone.now())
+    logger.info(
+        "cost sync of %s: %s requests, +%s ~%s -%s rows in %.1fs",
+        account.account_id,
+        run.requests_made,
+        written.inserted,
+        written.updated,
+        written.deleted,
+        time.monotonic() - started,
+    )
+    return _finish(run, SyncRun.Status.SUCCEEDED)

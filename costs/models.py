@@ -1,0 +1,232 @@
+"""The cost store and the records of how it was filled.
+
+One table, CostRecord, holds daily costs from both sources:
+
+- Cost Explorer (source="explorer"): metric "unblended" (UnblendedCost: the on-demand rate
+  actually charged, the default Cost Explorer view) and "amortized" (AmortizedCost: upfront
+  Savings Plan and RI fees spread over the days they cover).
+- FOCUS billing exports (source="focus"): metric "billed" (BilledCost: what the invoice
+  charges) and "effective" (EffectiveCost: amortized, after discounts and commitments).
+
+Each row is one day of one (provider, sub-account, service, region, resource, usage type,
+charge category) for one metric. The natural key below is unique, so every write is an
+idempotent upsert or an atomic replace of a window: re-running a sync or re-importing a
+billing period never double-counts.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import CloudAccount, Organization, TenantQuerySet
+
+CE_REQUEST_PRICE = Decimal("0.01")  # USD per Cost Explorer API request
+
+
+class CostSource(models.TextChoices):
+    EXPLORER = "explorer", "Cost Explorer"
+    FOCUS = "focus", "FOCUS billing export"
+
+
+class CostMetric(models.TextChoices):
+    UNBLENDED = "unblended", "Unblended (Cost Explorer)"
+    AMORTIZED = "amortized", "Amortized (Cost Explorer)"
+    BILLED = "billed", "Billed (FOCUS BilledCost)"
+    EFFECTIVE = "effective", "Effective (FOCUS EffectiveCost)"
+
+
+# The metric each source reports as "the cost" in summaries and charts.
+PRIMARY_METRIC = {CostSource.EXPLORER: CostMetric.UNBLENDED, CostSource.FOCUS: CostMetric.BILLED}
+
+
+class BillingImport(models.Model):
+    """One run of import_billing: what was read, what was written, what was refused."""
+
+    tenant_path = "organization"
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="billing_imports"
+    )
+    uri = models.CharField("file or s3:// URI", max_length=1024)
+    file_format = models.CharField(max_length=16, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows_read = models.PositiveBigIntegerField(default=0)
+    rows_rejected = models.PositiveBigIntegerField(default=0)
+    records_written = models.PositiveBigIntegerField(default=0)
+    records_replaced = models.PositiveBigIntegerField(default=0)
+    billing_periods = models.JSONField(default=list, blank=True)
+    sub_accounts = models.JSONField(default=list, blank=True)
+    rejects = models.JSONField(
+        default=list, blank=True, help_text="The first rejected rows, with their reasons."
+    )
+    reject_reasons = models.JSONField(
+        default=dict, blank=True, help_text="Count of rejected rows per reason."
+    )
+    error = models.TextField(blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"Import {self.pk} of {self.uri}"
+
+
+class CostRecordQuerySet(TenantQuerySet):
+    def primary(self):
+        """Only each source's headline metric, so sums never add two views of one cost."""
+        return self.filter(
+            Q(source=CostSource.EXPLORER, metric=PRIMARY_METRIC[CostSource.EXPLORER])
+            | Q(source=CostSource.FOCUS, metric=PRIMARY_METRIC[CostSource.FOCUS])
+        )
+
+
+class CostRecord(models.Model):
+    tenant_path = "organization"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="cost_records"
+    )
+    # Set when the sub-account is a connected AWS account; FOCUS files also bill others.
+    account = models.ForeignKey(
+        CloudAccount,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="cost_records",
+    )
+    source = models.CharField(max_length=10, choices=CostSource.choices)
+    metric = models.CharField(max_length=10, choices=CostMetric.choices)
+    provider = models.CharField(max_length=64, default="AWS")
+    sub_account_id = models.CharField(max_length=64)
+    usage_date = models.DateField()
+    service = models.CharField(max_length=200)
+    region = models.CharField(max_length=64, blank=True, default="")
+    resource_id = models.CharField(max_length=512, blank=True, default="")
+    usage_type = models.CharField(max_length=200, blank=True, default="")
+    charge_category = models.CharField(max_length=32, blank=True, default="")
+    amount = models.DecimalField(max_digits=24, decimal_places=10)
+    currency = models.CharField(max_length=3, default="USD")
+    estimated = models.BooleanField(
+        default=False, help_text="Cost Explorer still marks the day as estimated."
+    )
+    billing_import = models.ForeignKey(
+        BillingImport, on_delete=models.SET_NULL, null=True, blank=True, related_name="records"
+    )
+    billing_period = models.DateField(
+        null=True, blank=True, help_text="First day of the FOCUS billing period."
+    )
+    tags = models.JSONField(null=True, blank=True)
+
+    objects = CostRecordQuerySet.as_manager()
+
+    NATURAL_KEY = (
+        "organization",
+        "source",
+        "metric",
+        "provider",
+        "sub_account_id",
+        "usage_date",
+        "service",
+        "region",
+        "resource_id",
+        "usage_type",
+        "charge_category",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "organization",
+                    "source",
+                    "metric",
+                    "provider",
+                    "sub_account_id",
+                    "usage_date",
+                    "service",
+                    "region",
+                    "resource_id",
+                    "usage_type",
+                    "charge_category",
+                ],
+                name="unique_cost_record",
+            ),
+        ]
+        indexes = [
+            # Summaries filter an organisation's date range first, then group.
+            models.Index(
+                fields=["organization", "usage_date", "metric"], name="cost_org_date_metric"
+            ),
+            models.Index(fields=["account", "source", "usage_date"], name="cost_account_date"),
+            models.Index(
+                fields=["organization", "source", "billing_period"], name="cost_org_period"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.usage_date} {self.service} {self.amount} {self.currency}"
+
+
+class SyncRun(models.Model):
+    """One Cost Explorer sync of one account, with its window and its bill ($0.01/request)."""
+
+    tenant_path = "account__organization"
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        NO_DATA = "no_data", "no data available"
+        SKIPPED = "skipped", "skipped (another sync running)"
+        FAILED = "failed"
+
+    account = models.ForeignKey(CloudAccount, on_delete=models.CASCADE, related_name="sync_runs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    window_start = models.DateField(null=True, blank=True)
+    window_end = models.DateField(null=True, blank=True, help_text="Exclusive.")
+    requests_made = models.PositiveIntegerField(default=0)
+    rows_inserted = models.PositiveIntegerField(default=0)
+    rows_updated = models.PositiveIntegerField(default=0)
+    rows_deleted = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["account", "-started_at"], name="syncrun_account_recent")]
+        constraints = [
+            # The sync lock: a second sync of the same account cannot even record itself as
+            # running, whichever worker or process it comes from.
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=Q(status="running"),
+                name="one_running_sync_per_account",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Sync of {self.account} at {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def duration(self) -> timedelta | None:
+        return self.finished_at - self.started_at if self.finished_at else None
+
+    @property
+    def request_cost(self) -> Decimal:
+        return self.requests_made * CE_REQUEST_PRICE
