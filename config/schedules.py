@@ -27,6 +27,14 @@ def _declared() -> list[ScheduleSpec]:
             "costs.tasks.sync_all_account_costs",
             settings.COST_SYNC_INTERVAL_MINUTES,
         ),
+        ScheduleSpec(
+            "sync-inventory", "costs.tasks.sync_all_inventory", settings.INVENTORY_INTERVAL_MINUTES
+        ),
+        ScheduleSpec(
+            "utilization-and-detection",
+            "costs.tasks.collect_and_detect_all",
+            settings.DETECTION_INTERVAL_MINUTES,
+        ),
     ]
 
 

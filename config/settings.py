@@ -198,6 +198,8 @@ if not 1 <= CE_BACKFILL_MONTHS <= 13:
         f"CE_BACKFILL_MONTHS must be between 1 and 13, got {CE_BACKFILL_MONTHS}."
     )
 COST_SYNC_INTERVAL_MINUTES = _read("COST_SYNC_INTERVAL_MINUTES", env.int, 360)
+INVENTORY_INTERVAL_MINUTES = _read("INVENTORY_INTERVAL_MINUTES", env.int, 60)
+DETECTION_INTERVAL_MINUTES = _read("DETECTION_INTERVAL_MINUTES", env.int, 1440)
 
 # --- Background work (django-q2) ------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -3,8 +3,8 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from accounts.models import CloudAccount
 from costs import explorer
+from costs.management.selection import add_account_argument, select_accounts
 from costs.models import SyncRun
 
 
@@ -12,7 +12,7 @@ class Command(BaseCommand):
     help = "Sync daily costs from Cost Explorer for every active account (or one)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--account", help="12-digit AWS account ID to sync (default: all).")
+        add_account_argument(parser)
         parser.add_argument(
             "--since", help="Re-sync from this date (YYYY-MM-DD) instead of the incremental window."
         )
@@ -25,12 +25,7 @@ class Command(BaseCommand):
             except ValueError as exc:
                 message = f"--since must be a date like 2026-01-31, got {since!r}."
                 raise CommandError(message) from exc
-        accounts = CloudAccount.objects.filter(is_active=True).select_related("organization")
-        if account:
-            accounts = accounts.filter(account_id=account)
-            if not accounts.exists():
-                raise CommandError(f"No active account with ID {account}.")
-        accounts = list(accounts)
+        accounts = select_accounts(account)
         if not accounts:
             self.stdout.write("No active accounts to sync.")
             return
