@@ -118,8 +118,9 @@ def main() -> int:
         manage(env, "seed_demo")
         manage(env, "ensure_superuser", "--username", ADMIN_USER, "--password", ADMIN_PASSWORD)
         manage(env, "add_member", "--org", "demo", "--username", ADMIN_USER, "--role", "admin")
-        # The first sync goes through the real code path: AssumeRole, Cost Explorer, the store.
-        manage(env, "sync_costs")
+        # The whole pipeline through the real code path (AssumeRole, Cost Explorer, EC2,
+        # CloudWatch) against the emulator, so the demo opens on real recommendations.
+        manage(env, "refresh")
 
         web = subprocess.Popen(  # noqa: S603
             [str(VENV_BIN / "gunicorn"), "-c", "config/gunicorn.py", "config.wsgi"],
