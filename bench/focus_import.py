@@ -34,7 +34,7 @@ import psycopg
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT.parent / "shared" / "data" / "focus" / "focus_sample.csv"
+SAMPLE = ROOT / "tests" / "data" / "focus" / "focus_sample.csv"
 OUT = ROOT / "bench" / "out"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/spendlens_bench"
 DEFAULT_ROWS = 1_000_000

@@ -23,7 +23,7 @@ from django.core.management import CommandError, call_command
 from costs.focus import ImportFailed, import_billing
 from costs.models import BillingImport, CostMetric, CostRecord, CostSource
 
-SAMPLE = Path(settings.BASE_DIR).parent / "shared" / "data" / "focus" / "focus_sample.csv"
+SAMPLE = Path(settings.BASE_DIR) / "tests" / "data" / "focus" / "focus_sample.csv"
 # The data set's README, which computed them independently of us.
 README_BILLED = {
     "AWS": Decimal("18.0066386184"),
