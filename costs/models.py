@@ -85,6 +85,22 @@ class BillingImport(models.Model):
         return f"Import {self.pk} of {self.uri}"
 
 
+# The natural key of a cost row: unique, so every write is an idempotent upsert.
+COST_RECORD_KEY = (
+    "organization",
+    "source",
+    "metric",
+    "provider",
+    "sub_account_id",
+    "usage_date",
+    "service",
+    "region",
+    "resource_id",
+    "usage_type",
+    "charge_category",
+)
+
+
 class CostRecordQuerySet(TenantQuerySet):
     def primary(self):
         """Only each source's headline metric, so sums never add two views of one cost."""
@@ -133,36 +149,10 @@ class CostRecord(models.Model):
 
     objects = CostRecordQuerySet.as_manager()
 
-    NATURAL_KEY = (
-        "organization",
-        "source",
-        "metric",
-        "provider",
-        "sub_account_id",
-        "usage_date",
-        "service",
-        "region",
-        "resource_id",
-        "usage_type",
-        "charge_category",
-    )
-
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=[
-                    "organization",
-                    "source",
-                    "metric",
-                    "provider",
-                    "sub_account_id",
-                    "usage_date",
-                    "service",
-                    "region",
-                    "resource_id",
-                    "usage_type",
-                    "charge_category",
-                ],
+                fields=list(COST_RECORD_KEY),
                 name="unique_cost_record",
             ),
         ]
