@@ -101,7 +101,10 @@ def main() -> int:
     def on_signal(signum, frame):
         raise KeyboardInterrupt
 
+    # Explicit for SIGINT too: a shell that starts the demo in the background ignores SIGINT,
+    # and Python then never raises KeyboardInterrupt.
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         print(f"Starting the local AWS emulator on {env['AWS_ENDPOINT_URL']} ...")
         moto = subprocess.Popen(  # noqa: S603
