@@ -25,8 +25,8 @@ class OrganizationAdmin(TenantScopedAdmin):
 @admin.register(Membership)
 class MembershipAdmin(TenantScopedAdmin):
     list_display = ["user", "organization", "role", "created_at"]
-    list_filter = ["role", "organization"]
-    list_select_related = ["user", "organization"]
+    list_filter = ["role", ("organization", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["user", ("organization", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["user__username", "user__email", "organization__name"]
     autocomplete_fields = ["user"]
 
@@ -58,7 +58,7 @@ class CloudAccountAdmin(TenantScopedAdmin):
         "last_synced_at",
         "error_flag",
     ]
-    list_filter = ["is_active", "organization"]
+    list_filter = ["is_active", ("organization", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["organization"]
     search_fields = ["name", "account_id", "role_arn"]
     readonly_fields = [

@@ -361,6 +361,8 @@ class UtilizationDay(models.Model):
 class DetectionSettings(models.Model):
     """Per-organisation thresholds; defaults follow AWS's own criteria (see costs/idle.py)."""
 
+    tenant_path = "organization"
+
     organization = models.OneToOneField(
         Organization, on_delete=models.CASCADE, related_name="detection_settings"
     )
@@ -395,6 +397,8 @@ class DetectionSettings(models.Model):
     stopped_volume_days = models.PositiveSmallIntegerField(
         default=30, help_text="Volumes of instances stopped longer than this are flagged."
     )
+
+    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "detection settings"
