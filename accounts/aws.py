@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from django.conf import settings
+
+from accounts.aws_parsing import ParserFactory
 
 SESSION_NAME_PREFIX = "spendlens"
 # Refresh a little before expiry so a long sync never starts a call with dying credentials.
@@ -44,13 +47,21 @@ _cache: dict[tuple[str, str], AssumedCredentials] = {}
 _cache_lock = threading.Lock()
 
 
+def _botocore_session() -> botocore.session.Session:
+    session = botocore.session.get_session()
+    session.register_component("response_parser_factory", ParserFactory())
+    return session
+
+
 def endpoint_url() -> str | None:
     return settings.AWS_ENDPOINT_URL or None
 
 
 def platform_session(region: str | None = None) -> boto3.session.Session:
     """Spendlens's own identity: environment credentials or the task role."""
-    return boto3.session.Session(region_name=region or settings.AWS_DEFAULT_REGION)
+    return boto3.session.Session(
+        region_name=region or settings.AWS_DEFAULT_REGION, botocore_session=_botocore_session()
+    )
 
 
 def client(session: boto3.session.Session, service: str, region: str | None = None):
@@ -116,6 +127,7 @@ def assumed_session(
         aws_secret_access_key=credentials.secret_access_key,
         aws_session_token=credentials.session_token,
         region_name=region or settings.AWS_DEFAULT_REGION,
+        botocore_session=_botocore_session(),
     )
 
 

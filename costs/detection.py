@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts import aws
 from accounts.connection import describe
-from costs import idle, rightsizing, savings, waste
+from costs import bulk, idle, rightsizing, savings, waste
 from costs.models import (
     DetectionSettings,
     ElasticIP,
@@ -27,6 +27,17 @@ from costs.recommendations import Finding, ReconcileResult, reconcile
 logger = logging.getLogger(__name__)
 
 KINDS = [choice.value for choice in Recommendation.Kind]
+DAY_FIELDS = (
+    "instance_id",
+    "day",
+    "hours",
+    "cpu_avg",
+    "cpu_max",
+    "cpu_p95",
+    "cpu_peak_hour_avg",
+    "network_bytes",
+    "memory_max",
+)
 
 
 @dataclass
@@ -101,9 +112,33 @@ def detect(account, *, now=None, specs: dict | None = None) -> DetectionResult:
     instances = list(Instance.objects.present().filter(account=account))
     since = today - timedelta(days=settings.lookback_days)
     utilization = defaultdict(list)
-    for day in UtilizationDay.objects.filter(instance__in=instances, day__gte=since):
+    # Plain rows, not model instances: a large account has 14 of them per instance.
+    for day in (
+        UtilizationDay.objects.filter(instance__account=account, day__gte=since)
+        .order_by("instance_id", "day")
+        .values_list(*DAY_FIELDS, named=True)
+    ):
         utilization[day.instance_id].append(day)
 
+    # One query for every resource's billed cost instead of one per finding.
+    with savings.billed_costs(account, today):
+        findings = _findings(account, instances, utilization, settings, specs, now, result)
+    with transaction.atomic():
+        bulk.update(Instance, instances, ["verdict", "verdict_evidence", "verdict_at"])
+        result.reconciled = reconcile(account, KINDS, findings, now=now)
+    logger.info(
+        "detection for %s: %s opened, %s updated, %s resolved",
+        account.account_id,
+        result.reconciled.opened,
+        result.reconciled.updated,
+        result.reconciled.resolved,
+    )
+    return result
+
+
+def _findings(account, instances, utilization, settings, specs, now, result) -> list[Finding]:
+    """Assess every instance (setting its verdict), then rightsizing and waste findings."""
+    today = now.date()
     findings: list[Finding] = []
     for instance in instances:
         assessment = idle.assess(instance, utilization[instance.pk], settings)
@@ -128,14 +163,4 @@ def detect(account, *, now=None, specs: dict | None = None) -> DetectionResult:
         settings,
         today,
     )
-    with transaction.atomic():
-        Instance.objects.bulk_update(instances, ["verdict", "verdict_evidence", "verdict_at"])
-        result.reconciled = reconcile(account, KINDS, findings, now=now)
-    logger.info(
-        "detection for %s: %s opened, %s updated, %s resolved",
-        account.account_id,
-        result.reconciled.opened,
-        result.reconciled.updated,
-        result.reconciled.resolved,
-    )
-    return result
+    return findings

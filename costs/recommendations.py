@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from costs import bulk
 from costs.models import Recommendation
 
 LIVE = (Recommendation.Status.OPEN, Recommendation.Status.DISMISSED)
@@ -58,6 +59,45 @@ def _apply(rec: Recommendation, finding: Finding, now) -> None:
     rec.updated_at = now
 
 
+UPDATED_FIELDS = [
+    "region",
+    "summary",
+    "action",
+    "monthly_saving",
+    "saving_basis",
+    "evidence",
+    "target_type",
+    "instance",
+    "updated_at",
+    "status",
+    "dismissed_reason",
+    "snoozed_until",
+]
+
+
+def _create(recs: list[Recommendation]) -> int:
+    """Insert RECS in bulk; returns how many were opened.
+
+    If another detection run opened one of them meanwhile, the live-recommendation constraint
+    fails the batch; then each is inserted on its own and theirs stands.
+    """
+    try:
+        with transaction.atomic():
+            Recommendation.objects.bulk_create(recs, batch_size=1000)
+        return len(recs)
+    except IntegrityError:
+        opened = 0
+        for rec in recs:
+            rec.pk, rec._state.adding = None, True
+            try:
+                with transaction.atomic():
+                    rec.save()
+            except IntegrityError:
+                continue
+            opened += 1
+        return opened
+
+
 def reconcile(account, kinds: list[str], findings: list[Finding], now=None) -> ReconcileResult:
     """Make ACCOUNT's live recommendations of KINDS match FINDINGS."""
     now = now or timezone.now()
@@ -71,19 +111,14 @@ def reconcile(account, kinds: list[str], findings: list[Finding], now=None) -> R
                 account=account, kind__in=kinds, status__in=LIVE
             )
         }
+        new, changed = [], []
         for key, finding in wanted.items():
             rec = live.pop(key, None)
             if rec is None:
                 rec = Recommendation(account=account, kind=finding.kind, resource_id=key[1])
                 _apply(rec, finding, now)
                 rec.created_at = now
-                try:
-                    with transaction.atomic():
-                        rec.save()
-                except IntegrityError:
-                    # Another detection run opened it a moment ago: theirs stands.
-                    continue
-                result.opened += 1
+                new.append(rec)
                 continue
             if (
                 rec.status == Recommendation.Status.DISMISSED
@@ -96,13 +131,16 @@ def reconcile(account, kinds: list[str], findings: list[Finding], now=None) -> R
             else:
                 result.updated += 1
             _apply(rec, finding, now)
-            rec.save()
+            changed.append(rec)
+        bulk.update(Recommendation, changed, UPDATED_FIELDS)
+        result.opened = _create(new)
         for rec in live.values():
             rec.status = Recommendation.Status.RESOLVED
             rec.resolved_at = now
             rec.updated_at = now
-            rec.save(update_fields=["status", "resolved_at", "updated_at"])
-            result.resolved += 1
+        result.resolved = bulk.update(
+            Recommendation, list(live.values()), ["status", "resolved_at", "updated_at"]
+        )
     return result
 
 

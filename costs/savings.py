@@ -11,6 +11,9 @@ the figures; money in evidence is a string, because JSON has no decimal type.
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -61,15 +64,10 @@ def _matches(resource_id: str) -> Q:
     return Q(resource_id=resource_id) | Q(resource_id__endswith=f"/{resource_id}")
 
 
-def billed_cost(account, resource_ids: list[str], today: date) -> BilledCost | None:
-    """The resource's cost over the 30 days before TODAY, from one source's primary metric."""
-    ids = [resource_id for resource_id in resource_ids if resource_id]
-    if not ids:
-        return None
+def _billed_queryset(account, today: date):
     start = today - timedelta(days=BILLED_WINDOW_DAYS)
-    totals = {
-        row["source"]: row
-        for row in CostRecord.objects.primary()
+    return (
+        CostRecord.objects.primary()
         .filter(
             organization_id=account.organization_id,
             usage_date__gte=start,
@@ -78,6 +76,14 @@ def billed_cost(account, resource_ids: list[str], today: date) -> BilledCost | N
             currency="USD",
         )
         .filter(Q(account=account) | Q(sub_account_id=account.account_id))
+    )
+
+
+def _query_billed_cost(account, ids: list[str], today: date) -> BilledCost | None:
+    start = today - timedelta(days=BILLED_WINDOW_DAYS)
+    totals = {
+        row["source"]: row
+        for row in _billed_queryset(account, today)
         .filter(reduce(operator.or_, (_matches(resource_id) for resource_id in ids)))
         .values("source")
         .annotate(amount=Sum("amount"), days=Count("usage_date", distinct=True))
@@ -88,6 +94,81 @@ def billed_cost(account, resource_ids: list[str], today: date) -> BilledCost | N
             row = totals[source]
             return BilledCost(row["amount"], source, row["days"], start, today)
     return None
+
+
+class BilledCostIndex:
+    """Every resource's 30-day billed cost in one account, from one grouped query.
+
+    Answers exactly what _query_billed_cost would: when several stored resource ids match
+    (bare and ARN forms, or an address's two ids), distinct days cannot be added up, so that
+    rare case falls back to the query.
+    """
+
+    def __init__(self, account, today: date):
+        self.account, self.today = account, today
+        self.start = today - timedelta(days=BILLED_WINDOW_DAYS)
+        self.rows: dict[str, dict[str, tuple[Decimal, int]]] = {}
+        self.by_name: dict[str, set[str]] = {}
+        self.loaded = False
+
+    def _load(self) -> None:
+        self.loaded = True
+        grouped = (
+            _billed_queryset(self.account, self.today)
+            .exclude(resource_id="")
+            .values("resource_id", "source")
+            .annotate(amount=Sum("amount"), days=Count("usage_date", distinct=True))
+            .order_by()
+        )
+        for row in grouped:
+            resource = row["resource_id"]
+            self.rows.setdefault(resource, {})[row["source"]] = (row["amount"], row["days"])
+            # An ARN ending in /i-0abc answers for i-0abc too.
+            for name in {resource, resource.rsplit("/", 1)[-1]}:
+                self.by_name.setdefault(name, set()).add(resource)
+
+    def lookup(self, ids: list[str]) -> BilledCost | None:
+        if not self.loaded:
+            self._load()
+        matched = set().union(*(self.by_name.get(i, set()) for i in ids))
+        if not matched:
+            return None
+        if len(matched) > 1:
+            return _query_billed_cost(self.account, ids, self.today)
+        totals = self.rows[matched.pop()]
+        for source in SOURCE_PREFERENCE:
+            if source in totals:
+                amount, days = totals[source]
+                return BilledCost(amount, source, days, self.start, self.today)
+        return None
+
+
+_index: ContextVar[BilledCostIndex | None] = ContextVar("billed_cost_index", default=None)
+
+
+@contextmanager
+def billed_costs(account, today: date) -> Iterator[BilledCostIndex]:
+    """Within this block, billed_cost() for ACCOUNT answers from one grouped query, run lazily.
+
+    A detection run asks for thousands of resources' costs; the savings helpers keep their
+    simple (account, resource, today) signatures and need not pass the index along.
+    """
+    token = _index.set(BilledCostIndex(account, today))
+    try:
+        yield _index.get()
+    finally:
+        _index.reset(token)
+
+
+def billed_cost(account, resource_ids: list[str], today: date) -> BilledCost | None:
+    """The resource's cost over the 30 days before TODAY, from one source's primary metric."""
+    ids = [resource_id for resource_id in resource_ids if resource_id]
+    if not ids:
+        return None
+    index = _index.get()
+    if index is not None and index.account.pk == account.pk and index.today == today:
+        return index.lookup(ids)
+    return _query_billed_cost(account, ids, today)
 
 
 def billed_monthly_cost(account, resource_id: str, today: date) -> Decimal | None:

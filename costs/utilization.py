@@ -9,21 +9,24 @@ CloudWatch splits an answer anyway.
 
 Memory is not an EC2 metric: only instances running the CloudWatch agent publish it
 (CWAgent/mem_used_percent). It is fetched in a second, small pass, only for the rightsizing
-candidates, where it decides whether a smaller type would fit.
+candidates (low p95 CPU and not idle), where it decides whether a smaller type would fit.
 
-Hourly figures are rolled up to one UtilizationDay row per instance and UTC day.
+Each batch's hourly figures are rolled up to one DayFigures per instance and UTC day as soon
+as its pages are in, so memory is bounded by the batch, not the fleet; the days are then
+written as UtilizationDay rows in one upsert.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import transaction
 
+from costs import bulk
 from costs.models import Instance, UtilizationDay
 
 PERIOD = 3600
@@ -35,19 +38,12 @@ MEMORY_METRIC = "mem_used_percent"
 
 
 @dataclass
-class HourlySeries:
-    cpu_avg: dict[datetime, float] = field(default_factory=dict)
-    cpu_max: dict[datetime, float] = field(default_factory=dict)
-    network: dict[datetime, float] = field(default_factory=dict)
-    memory: dict[datetime, float] = field(default_factory=dict)
-
-
-@dataclass
 class CollectionResult:
     api_calls: int = 0
     instances: int = 0
     datapoints: int = 0
     days_written: int = 0
+    memory_candidates: int = 0
     memory_instances: int = 0
 
 
@@ -89,7 +85,30 @@ def memory_queries(index: int, instance_id: str) -> list[dict]:
     return [_stat(f"i{index}r", instance_id, MEMORY_NAMESPACE, MEMORY_METRIC, "Maximum")]
 
 
-SERIES_BY_SUFFIX = {"a": "cpu_avg", "m": "cpu_max", "n": "network", "r": "memory"}
+# Query id suffix -> position in an instance's Series.
+SUFFIXES = {"a": 0, "m": 1, "n": 2, "r": 3}
+
+
+@dataclass
+class Series:
+    """One metric's hourly datapoints, ascending: parallel lists, as GetMetricData returns."""
+
+    timestamps: list[datetime] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+
+    def extend(self, timestamps: list[datetime], values: list[float]) -> None:
+        if timestamps and timestamps[0] > timestamps[-1]:  # TimestampDescending, the default
+            timestamps, values = timestamps[::-1], values[::-1]
+        # A series CloudWatch split across pages continues on the next one.
+        if not self.timestamps:
+            self.timestamps, self.values = list(timestamps), list(values)
+        elif timestamps and timestamps[0] < self.timestamps[-1]:
+            merged = sorted(zip(self.timestamps + timestamps, self.values + values, strict=True))
+            self.timestamps = [t for t, _ in merged]
+            self.values = [v for _, v in merged]
+        else:
+            self.timestamps += timestamps
+            self.values += values
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
@@ -105,11 +124,15 @@ def fetch(
     build_queries,
     per_call: int,
     result: CollectionResult,
-    series: dict[str, HourlySeries],
-) -> None:
-    """Run the batched GetMetricData calls and merge every page into SERIES."""
+) -> Iterator[dict[str, list[Series]]]:
+    """Run the batched GetMetricData calls; yield each batch's series once all its pages are in.
+
+    Only one batch's hourly datapoints are held at a time: memory stays bounded by the batch
+    size (100 instances), not by the fleet.
+    """
     for batch in _chunks(instance_ids, per_call):
         queries = [q for index, iid in enumerate(batch) for q in build_queries(index, iid)]
+        series = {iid: [Series() for _ in SUFFIXES] for iid in batch}
         token = None
         while True:
             params = {
@@ -124,13 +147,13 @@ def fetch(
             result.api_calls += 1 + response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
             for data in response.get("MetricDataResults", []):
                 index, suffix = int(data["Id"][1:-1]), data["Id"][-1]
-                target = getattr(series[batch[index]], SERIES_BY_SUFFIX[suffix])
-                for timestamp, value in zip(data["Timestamps"], data["Values"], strict=True):
-                    target[timestamp.astimezone(UTC)] = value
-                result.datapoints += len(data["Values"])
+                values = data["Values"]
+                series[batch[index]][SUFFIXES[suffix]].extend(data["Timestamps"], values)
+                result.datapoints += len(values)
             token = response.get("NextToken")
             if not token:
                 break
+        yield series
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -152,68 +175,115 @@ class DayFigures:
     cpu_p95: float
     cpu_peak_hour_avg: float
     network_bytes: int
-    memory_max: float | None
+    memory_max: float | None = None
 
 
-def rollup(series: HourlySeries) -> list[DayFigures]:
-    averages: dict[date, list[float]] = defaultdict(list)
-    maxima: dict[date, list[float]] = defaultdict(list)
-    network: dict[date, float] = defaultdict(float)
-    memory: dict[date, list[float]] = defaultdict(list)
-    for timestamp, value in series.cpu_avg.items():
-        averages[timestamp.date()].append(value)
-    for timestamp, value in series.cpu_max.items():
-        maxima[timestamp.date()].append(value)
-    for timestamp, value in series.network.items():
-        network[timestamp.date()] += value
-    for timestamp, value in series.memory.items():
-        memory[timestamp.date()].append(value)
-    return [
-        DayFigures(
-            day=day,
-            hours=len(values),
-            cpu_avg=sum(values) / len(values),
-            cpu_max=max(maxima[day] or values),
-            cpu_p95=percentile(values, 0.95),
-            cpu_peak_hour_avg=max(values),
-            network_bytes=int(network.get(day, 0)),
-            memory_max=max(memory[day]) if memory.get(day) else None,
+class DayBuckets:
+    """Splits ascending hourly series into UTC days by bisection, not per datapoint."""
+
+    def __init__(self, start: datetime, end: datetime):
+        first = start.astimezone(UTC).date()
+        count = (end.astimezone(UTC).date() - first).days + 1
+        self.days = [first + timedelta(days=n) for n in range(count)]
+        self.edges = [datetime.combine(day, time.min, UTC) for day in self.days[1:]]
+        self._by_zone: dict[int, list[datetime]] = {}
+
+    def slices(self, timestamps: list[datetime]) -> Iterator[tuple[date, int, int]]:
+        """(day, lo, hi) for every day with datapoints: TIMESTAMPS[lo:hi] fall on that day."""
+        if not timestamps:
+            return
+        zone = timestamps[0].tzinfo
+        # Aware datetimes sharing one tzinfo compare without calling utcoffset().
+        edges = self._by_zone.get(id(zone))
+        if edges is None:
+            edges = self._by_zone[id(zone)] = [edge.astimezone(zone) for edge in self.edges]
+        lo = 0
+        for day, edge in zip(self.days, [*edges, None], strict=True):
+            hi = len(timestamps) if edge is None else bisect_left(timestamps, edge, lo)
+            if hi > lo:
+                yield day, lo, hi
+            lo = hi
+
+
+def rollup(series: list[Series], buckets: DayBuckets) -> list[DayFigures]:
+    """One DayFigures per UTC day with CPU data, from an instance's [avg, max, net, memory]."""
+    cpu_avg, cpu_max, network, memory = series
+    maxima = {day: max(cpu_max.values[lo:hi]) for day, lo, hi in buckets.slices(cpu_max.timestamps)}
+    traffic = {
+        day: sum(network.values[lo:hi]) for day, lo, hi in buckets.slices(network.timestamps)
+    }
+    figures = []
+    for day, lo, hi in buckets.slices(cpu_avg.timestamps):
+        hours = cpu_avg.values[lo:hi]
+        peak = max(hours)
+        figures.append(
+            DayFigures(
+                day=day,
+                hours=hi - lo,
+                cpu_avg=sum(hours) / len(hours),
+                cpu_max=maxima.get(day, peak),
+                cpu_p95=percentile(hours, 0.95),
+                cpu_peak_hour_avg=peak,
+                network_bytes=int(traffic.get(day, 0)),
+            )
         )
-        for day, values in sorted(averages.items())
-    ]
+    if memory.values:
+        add_memory(figures, memory, buckets)
+    return figures
 
 
-def store(instance_pks: dict[str, int], series: dict[str, HourlySeries]) -> int:
+def add_memory(figures: list[DayFigures], memory: Series, buckets: DayBuckets) -> None:
+    peaks = {day: max(memory.values[lo:hi]) for day, lo, hi in buckets.slices(memory.timestamps)}
+    for day in figures:
+        day.memory_max = peaks.get(day.day)
+
+
+STORED_FIELDS = (
+    "instance",
+    "day",
+    "hours",
+    "cpu_avg",
+    "cpu_max",
+    "cpu_p95",
+    "cpu_peak_hour_avg",
+    "network_bytes",
+    "memory_max",
+)
+
+
+def store(instance_pks: dict[str, int], figures: dict[str, list[DayFigures]]) -> int:
     rows = [
-        UtilizationDay(instance_id=instance_pks[iid], **vars(fig))
-        for iid, hourly in series.items()
-        for fig in rollup(hourly)
+        (
+            instance_pks[iid],
+            day.day,
+            day.hours,
+            day.cpu_avg,
+            day.cpu_max,
+            day.cpu_p95,
+            day.cpu_peak_hour_avg,
+            day.network_bytes,
+            day.memory_max,
+        )
+        for iid, days in figures.items()
+        for day in days
     ]
     with transaction.atomic():
-        UtilizationDay.objects.bulk_create(
-            rows,
-            batch_size=2000,
-            update_conflicts=True,
-            unique_fields=["instance", "day"],
-            update_fields=[
-                "hours",
-                "cpu_avg",
-                "cpu_max",
-                "cpu_p95",
-                "cpu_peak_hour_avg",
-                "network_bytes",
-                "memory_max",
-            ],
-        )
-    return len(rows)
+        return bulk.upsert(UtilizationDay, STORED_FIELDS, rows, ["instance", "day"])
 
 
-def rightsizing_candidates(series: dict[str, HourlySeries], p95_threshold: float) -> list[str]:
-    return [
-        iid
-        for iid, hourly in series.items()
-        if hourly.cpu_avg and percentile(list(hourly.cpu_avg.values()), 0.95) < p95_threshold
-    ]
+def needs_memory(instance: Instance, days: list[DayFigures], settings) -> bool:
+    """Whether the rightsizer will ask about memory: the same rules, before the memory check.
+
+    Instances idle detection will flag are skipped (stopping supersedes resizing), so the
+    memory pass costs calls only for real rightsizing candidates.
+    """
+    from costs import idle, rightsizing
+
+    if not days or not rightsizing.has_enough_data(days, settings):
+        return False
+    if max(day.cpu_p95 for day in days) >= settings.rightsize_cpu_p95_percent:
+        return False
+    return not idle.assess(instance, days, settings).idle
 
 
 def collect(
@@ -221,19 +291,29 @@ def collect(
     instances: Iterable[Instance],
     start: datetime,
     end: datetime,
-    p95_threshold: float,
+    settings,
 ) -> CollectionResult:
     """Fetch, roll up and store utilization for INSTANCES (one account and region)."""
     result = CollectionResult()
-    instance_pks = {i.instance_id: i.pk for i in instances}
-    ids = list(instance_pks)
-    series = {iid: HourlySeries() for iid in ids}
-    fetch(cloudwatch, ids, start, end, ec2_queries, INSTANCES_PER_CALL, result, series)
-    candidates = rightsizing_candidates(series, p95_threshold)
-    fetch(cloudwatch, candidates, start, end, memory_queries, MAX_QUERIES_PER_CALL, result, series)
+    by_id = {i.instance_id: i for i in instances}
+    ids = list(by_id)
+    buckets = DayBuckets(start, end)
+    figures: dict[str, list[DayFigures]] = {}
+    for batch in fetch(cloudwatch, ids, start, end, ec2_queries, INSTANCES_PER_CALL, result):
+        for iid, series in batch.items():
+            figures[iid] = rollup(series, buckets)
+    candidates = [iid for iid in ids if needs_memory(by_id[iid], figures[iid], settings)]
+    result.memory_candidates = len(candidates)
+    for batch in fetch(
+        cloudwatch, candidates, start, end, memory_queries, MAX_QUERIES_PER_CALL, result
+    ):
+        for iid, series in batch.items():
+            memory = series[SUFFIXES["r"]]
+            if memory.values:
+                result.memory_instances += 1
+                add_memory(figures[iid], memory, buckets)
     result.instances = len(ids)
-    result.memory_instances = sum(1 for iid in candidates if series[iid].memory)
-    result.days_written = store(instance_pks, series)
+    result.days_written = store({iid: i.pk for iid, i in by_id.items()}, figures)
     return result
 
 
@@ -260,9 +340,7 @@ def collect_account(account, days: int | None = None, now: datetime | None = Non
                 continue
             cloudwatch = aws.client(session, "cloudwatch", region)
             try:
-                result = collect(
-                    cloudwatch, instances, start, end, settings.rightsize_cpu_p95_percent
-                )
+                result = collect(cloudwatch, instances, start, end, settings)
             except (ClientError, BotoCoreError) as exc:
                 errors.append(f"{region}: {describe(exc)}")
                 continue

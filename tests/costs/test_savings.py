@@ -38,6 +38,16 @@ def daily_costs(account, resource_id, amount, days=30, **extra):
         cost(account, resource_id, amount, days_ago=days_ago, **extra)
 
 
+@pytest.fixture(autouse=True, params=["one query each", "preloaded index"])
+def billed_lookup(request, acme_account):
+    """Every test runs both ways: detection preloads all billed costs in one query."""
+    if request.param == "one query each":
+        yield
+        return
+    with savings.billed_costs(acme_account, TODAY):
+        yield
+
+
 @pytest.fixture
 def instance(acme_account):
     return Instance.objects.create(
@@ -61,6 +71,15 @@ class TestBilledMonthlyCost:
         cost(acme_account, "i-0abcd", "11.00")
 
         assert savings.billed_monthly_cost(acme_account, "i-0abc", TODAY) == Decimal("5.00")
+
+    def test_a_bare_id_and_its_arn_on_the_same_day_count_the_day_once(self, acme_account):
+        cost(acme_account, f"{ARN}:instance/i-0abc", "5.00", days_ago=2)
+        cost(acme_account, "i-0abc", "1.00", days_ago=2)
+        cost(acme_account, "i-0abc", "1.00", days_ago=3)
+
+        billed = savings.billed_cost(acme_account, ["i-0abc"], TODAY)
+
+        assert (billed.amount, billed.days_billed) == (Decimal("7.00"), 2)
 
     def test_only_the_30_days_before_today_count(self, acme_account):
         cost(acme_account, "i-0abc", "1.00", days_ago=0)
@@ -240,6 +259,19 @@ class TestVolumesAndAddresses:
         assert (saving, basis) == (Decimal("2.00"), PRICE_TABLE)
         assert evidence["gp2_monthly"] == "10.00"
 
+    def test_an_elastic_ip_without_billed_cost_uses_the_price_table(self, acme_account):
+        address = ElasticIP.objects.create(
+            account=acme_account,
+            region="us-east-1",
+            allocation_id="eipalloc-01",
+            public_ip="203.0.113.7",
+        )
+
+        assert savings.eip_saving(acme_account, address, TODAY)[:2] == (
+            Decimal("3.65"),
+            PRICE_TABLE,
+        )
+
     def test_an_elastic_ip_billed_under_its_allocation_arn(self, acme_account):
         address = ElasticIP.objects.create(
             account=acme_account,
@@ -247,11 +279,6 @@ class TestVolumesAndAddresses:
             allocation_id="eipalloc-01",
             public_ip="203.0.113.7",
         )
-        assert savings.eip_saving(acme_account, address, TODAY)[:2] == (
-            Decimal("3.65"),
-            PRICE_TABLE,
-        )
-
         daily_costs(acme_account, f"{ARN}:elastic-ip/eipalloc-01", "0.12")
 
         assert savings.eip_saving(acme_account, address, TODAY)[:2] == (Decimal("3.60"), BILLED)
