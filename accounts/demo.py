@@ -1000,4 +1000,20 @@ def register_demo_organization() -> dict:
             },
         )
         registered[spec.account_id] = account
+    _demo_budget(organization)
     return registered
+
+
+DEMO_BUDGET_USD = 500
+
+
+def _demo_budget(organization) -> None:
+    """A monthly budget the demo's Cost Explorer data crosses, so budget alerts show up."""
+    from alerts.models import Budget
+
+    budget, _ = Budget.objects.get_or_create(
+        organization=organization,
+        name="Demo monthly budget",
+        defaults={"monthly_amount": DEMO_BUDGET_USD},
+    )
+    budget.ensure_thresholds()

@@ -126,6 +126,9 @@ class Profile(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(7 * 24 * 60)],
         help_text="Minimum minutes between two alerts of the same kind about the same subject.",
     )
+    muted_alert_kinds = models.JSONField(
+        default=list, blank=True, help_text="Alert kinds this user receives no e-mail for."
+    )
 
     def __str__(self):
         return f"Profile of {self.user}"

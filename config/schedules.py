@@ -35,6 +35,10 @@ def _declared() -> list[ScheduleSpec]:
             "costs.tasks.collect_and_detect_all",
             settings.DETECTION_INTERVAL_MINUTES,
         ),
+        ScheduleSpec(
+            "check-budgets", "alerts.tasks.check_budgets_all", settings.BUDGET_INTERVAL_MINUTES
+        ),
+        ScheduleSpec("send-alerts", "alerts.tasks.send_alerts_all", settings.ALERT_INTERVAL_MINUTES),
     ]
 
 

@@ -179,6 +179,8 @@ SESSION_COOKIE_HTTPONLY = True
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Spendlens <spendlens@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Links in e-mails point here (the public URL of this deployment).
+SITE_URL = _read("SITE_URL", env.url, "http://localhost:8000").geturl()
 
 # --- AWS ------------------------------------------------------------------------------------
 # One endpoint override for every boto3 client: unset in production, the emulator locally.
@@ -190,6 +192,16 @@ PLATFORM_ROLE_ARN = env.str(
     default="arn:aws:iam::123456789012:role/spendlens-platform" if DEBUG else "",
 )
 
+# Production e-mail: EMAIL_BACKEND=anymail.backends.amazon_ses.EmailBackend (SES v2 through
+# boto3, so the same endpoint override and the task role's credentials apply).
+ANYMAIL = {
+    "AMAZON_SES_CLIENT_PARAMS": {
+        "region_name": env.str("SES_REGION", default=AWS_DEFAULT_REGION),
+        "endpoint_url": AWS_ENDPOINT_URL,
+        "config": {"retries": {"mode": "standard", "max_attempts": 3}, "connect_timeout": 10},
+    },
+}
+
 # --- Cost store ------------------------------------------------------------------------------
 # Months the first Cost Explorer sync backfills (Cost Explorer keeps 13 months at most).
 CE_BACKFILL_MONTHS = _read("CE_BACKFILL_MONTHS", env.int, 3)
@@ -200,6 +212,8 @@ if not 1 <= CE_BACKFILL_MONTHS <= 13:
 COST_SYNC_INTERVAL_MINUTES = _read("COST_SYNC_INTERVAL_MINUTES", env.int, 360)
 INVENTORY_INTERVAL_MINUTES = _read("INVENTORY_INTERVAL_MINUTES", env.int, 60)
 DETECTION_INTERVAL_MINUTES = _read("DETECTION_INTERVAL_MINUTES", env.int, 1440)
+BUDGET_INTERVAL_MINUTES = _read("BUDGET_INTERVAL_MINUTES", env.int, 60)
+ALERT_INTERVAL_MINUTES = _read("ALERT_INTERVAL_MINUTES", env.int, 15)
 
 # --- Background work (django-q2) ------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -119,11 +119,23 @@ def main() -> int:
 
         manage(env, "migrate", "--noinput", "-v", "0")
         manage(env, "seed_demo")
-        manage(env, "ensure_superuser", "--username", ADMIN_USER, "--password", ADMIN_PASSWORD)
+        manage(
+            env,
+            "ensure_superuser",
+            "--username",
+            ADMIN_USER,
+            "--password",
+            ADMIN_PASSWORD,
+            "--email",
+            "admin@demo.spendlens.local",
+        )
         manage(env, "add_member", "--org", "demo", "--username", ADMIN_USER, "--role", "admin")
         # The whole pipeline through the real code path (AssumeRole, Cost Explorer, EC2,
         # CloudWatch) against the emulator, so the demo opens on real recommendations.
         manage(env, "refresh")
+        # Alerts print to this console (the demo's e-mail backend).
+        manage(env, "check_budgets")
+        manage(env, "send_alerts")
 
         web = subprocess.Popen(  # noqa: S603
             [str(VENV_BIN / "gunicorn"), "-c", "config/gunicorn.py", "config.wsgi"],

@@ -1,0 +1,175 @@
+"""Raising alerts and delivering them by e-mail, at most once per cooldown.
+
+An Alert becomes one AlertEvent per member of its organisation (and only its organisation).
+deliver() then claims the event (a conditional UPDATE, so two workers never both take it),
+claims the cooldown for (user, kind, subject) the same way, and only then sends. Two workers
+racing on two events of the same subject therefore send exactly one e-mail; the other event
+is recorded as suppressed. A failed send releases the cooldown and is retried later without
+touching events already sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Membership, Profile
+from alerts.models import AlertEvent, Cooldown
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+Status = AlertEvent.Status
+
+
+@dataclass
+class Alert:
+    organization: object
+    kind: str
+    subject: str
+    title: str
+    lines: list[str] = field(default_factory=list)
+    evidence: dict = field(default_factory=dict)
+    link: str = ""  # a path on this site, e.g. an admin change page
+
+
+def recipients(organization) -> list[tuple[object, Profile]]:
+    """Active members of ORGANIZATION who have an address, with their profiles."""
+    members = (
+        Membership.objects.filter(organization=organization, user__is_active=True)
+        .select_related("user")
+        .order_by("user_id")
+    )
+    found = []
+    for membership in members:
+        profile = Profile.for_user(membership.user)
+        if profile.delivery_address:
+            found.append((membership.user, profile))
+    return found
+
+
+def raise_alert(alert: Alert, now=None) -> list[AlertEvent]:
+    """Record ALERT for every recipient: pending, or skipped where they turned it off."""
+    now = now or timezone.now()
+    events = []
+    for user, profile in recipients(alert.organization):
+        wanted = profile.email_enabled and alert.kind not in (profile.muted_alert_kinds or [])
+        events.append(
+            AlertEvent(
+                organization=alert.organization,
+                kind=alert.kind,
+                subject=alert.subject[:200],
+                title=alert.title[:300],
+                recipient=user,
+                address=profile.delivery_address,
+                status=Status.PENDING if wanted else Status.SKIPPED,
+                evidence={"lines": alert.lines, **alert.evidence},
+                link=alert.link,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    return AlertEvent.objects.bulk_create(events)
+
+
+def already_raised(organization, kind: str, subject: str, since=None) -> bool:
+    events = AlertEvent.objects.filter(organization=organization, kind=kind, subject=subject)
+    if since is not None:
+        events = events.filter(created_at__gte=since)
+    return events.exists()
+
+
+def _claim_cooldown(event: AlertEvent, minutes: int, now) -> bool:
+    """Atomically take the (user, kind, subject) cooldown; False if it is still running."""
+    key = {"user_id": event.recipient_id, "kind": event.kind, "subject": event.subject}
+    until = now + timedelta(minutes=minutes)
+    for _ in range(2):
+        if Cooldown.objects.filter(**key, until__lte=now).update(until=until):
+            return True
+        try:
+            with transaction.atomic():
+                Cooldown.objects.create(**key, until=until)
+            return True
+        except IntegrityError:
+            # Someone holds it, or it expired between the UPDATE and the INSERT: look again.
+            continue
+    return False
+
+
+def _release_cooldown(event: AlertEvent, now) -> None:
+    Cooldown.objects.filter(
+        user_id=event.recipient_id, kind=event.kind, subject=event.subject
+    ).update(until=now)
+
+
+def absolute(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path if path else ""
+
+
+def render(event: AlertEvent) -> EmailMultiAlternatives:
+    evidence = {k: v for k, v in event.evidence.items() if k != "lines"}
+    context = {
+        "event": event,
+        "lines": event.evidence.get("lines", []),
+        "evidence": evidence,
+        "link": absolute(event.link),
+        "preferences_url": absolute(reverse("profile")) + "#alerts",
+    }
+    message = EmailMultiAlternatives(
+        subject=f"[Spendlens] {event.title}",
+        body=render_to_string("alerts/email.txt", context),
+        to=[event.address],
+        headers={"X-Spendlens-Alert": f"{event.kind} {event.pk}"},
+    )
+    message.attach_alternative(render_to_string("alerts/email.html", context), "text/html")
+    return message
+
+
+def deliver(event_id: int, now=None) -> str | None:
+    """Send one event if nobody else is and the cooldown allows; returns its final status."""
+    now = now or timezone.now()
+    claimed = AlertEvent.objects.filter(
+        pk=event_id, status__in=[Status.PENDING, Status.FAILED], attempts__lt=MAX_ATTEMPTS
+    ).update(status=Status.SENDING, attempts=F("attempts") + 1, updated_at=now)
+    if not claimed:
+        return None
+    event = AlertEvent.objects.select_related("recipient").get(pk=event_id)
+    profile = Profile.for_user(event.recipient)
+    if not _claim_cooldown(event, profile.cooldown_minutes, now):
+        event.status = Status.SUPPRESSED
+    else:
+        try:
+            render(event).send()
+        except Exception as exc:  # any backend error is recorded and retried later
+            _release_cooldown(event, now)
+            event.status, event.error = Status.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
+            logger.warning("alert %s to %s failed: %s", event.pk, event.address, event.error)
+        else:
+            event.status, event.sent_at, event.error = Status.SENT, timezone.now(), ""
+    event.updated_at = timezone.now()
+    event.save(update_fields=["status", "sent_at", "error", "updated_at"])
+    return event.status
+
+
+def deliver_pending(organization=None) -> dict[str, int]:
+    """Deliver every pending event and retry failed ones; counts by final status."""
+    events = AlertEvent.objects.filter(
+        status__in=[Status.PENDING, Status.FAILED], attempts__lt=MAX_ATTEMPTS
+    )
+    if organization is not None:
+        events = events.filter(organization=organization)
+    counts: dict[str, int] = {}
+    for event_id in events.order_by("created_at").values_list("pk", flat=True):
+        status = deliver(event_id)
+        if status:
+            counts[status] = counts.get(status, 0) + 1
+    return counts

@@ -1,0 +1,22 @@
+"""django-q2 entry points: thin wrappers over alerts.rules and alerts.delivery."""
+
+from __future__ import annotations
+
+import logging
+
+from accounts.models import Organization
+from alerts import delivery, rules
+
+logger = logging.getLogger(__name__)
+
+
+def check_budgets_all() -> dict:
+    raised = sum(rules.check_budgets(org) for org in Organization.objects.all())
+    return {"raised": raised, **delivery.deliver_pending()}
+
+
+def send_alerts_all() -> dict:
+    raised = sum(rules.check_alerts(org) for org in Organization.objects.all())
+    result = {"raised": raised, **delivery.deliver_pending()}
+    logger.info("alerts: %s", result)
+    return result

@@ -1,0 +1,218 @@
+"""When alerts are raised: budgets, spikes, idle instances, the savings digest, failing syncs."""
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.management import CommandError, call_command
+
+from alerts import rules
+from alerts.models import AlertEvent, AlertKind, Budget, BudgetThreshold
+from costs.models import CostRecord, Recommendation, SyncRun
+
+TODAY = date(2026, 11, 23)
+
+
+def spend(account, day, amount, service="Amazon EC2", source="explorer", metric="unblended"):
+    CostRecord.objects.create(
+        organization=account.organization,
+        account=account,
+        source=source,
+        metric=metric,
+        sub_account_id=account.account_id,
+        usage_date=day,
+        service=service,
+        region="us-east-1",
+        amount=Decimal(amount),
+    )
+
+
+def month_of_spend(account, per_day, until=TODAY):
+    for n in range(until.day):
+        spend(account, until.replace(day=n + 1), per_day)
+
+
+@pytest.fixture
+def budget(acme):
+    budget = Budget.objects.create(organization=acme, name="Acme total", monthly_amount=1000)
+    budget.ensure_thresholds()
+    return budget
+
+
+class TestBudgets:
+    def test_default_thresholds(self, budget):
+        assert [(t.percent, t.basis) for t in budget.thresholds.all()] == [
+            (50, "actual"),
+            (80, "actual"),
+            (100, "actual"),
+            (100, "forecast"),
+        ]
+
+    def test_crossed_thresholds_alert_once_per_month(self, alice, acme, acme_account, budget):
+        # 23 days x $30 = $690 actual (50% crossed, not 80%); forecast 22 x 30 + 30 x 8 = 900.
+        month_of_spend(acme_account, "30")
+
+        alerts = rules.budget_alerts(acme, TODAY)
+
+        assert [a.subject for a in alerts] == [f"budget:{budget.pk}:2026-11:50:actual"]
+        assert alerts[0].evidence["actual_month_to_date"] == "690.00"
+        assert alerts[0].evidence["forecast_month_end"] == "900.00"
+        rules.check_budgets(acme, TODAY)
+        assert rules.budget_alerts(acme, TODAY) == []
+
+    def test_forecast_threshold(self, alice, acme, acme_account, budget):
+        # $40/day: actual 920 (50% and 80%), forecast 22 x 40 + 40 x 8 = 1200 (100% forecast).
+        month_of_spend(acme_account, "40")
+
+        subjects = {a.subject for a in rules.budget_alerts(acme, TODAY)}
+
+        assert subjects == {
+            f"budget:{budget.pk}:2026-11:50:actual",
+            f"budget:{budget.pk}:2026-11:80:actual",
+            f"budget:{budget.pk}:2026-11:100:forecast",
+        }
+
+    def test_an_account_budget_counts_only_that_account(self, acme, acme_account, globex):
+        from accounts.models import CloudAccount
+
+        other = CloudAccount.objects.create(
+            organization=acme,
+            account_id="222222222222",
+            role_arn="arn:aws:iam::222222222222:role/SpendlensAccess",
+            regions=["us-east-1"],
+        )
+        month_of_spend(other, "100")
+        budget = Budget.objects.create(
+            organization=acme, account=acme_account, name="prod", monthly_amount=10
+        )
+        BudgetThreshold.objects.create(budget=budget, percent=100)
+
+        assert rules.budget_alerts(acme, TODAY) == []
+
+    def test_the_billing_export_is_not_added_to_cost_explorer(self, acme, acme_account, budget):
+        month_of_spend(acme_account, "30")
+        for n in range(TODAY.day):
+            spend(acme_account, TODAY.replace(day=n + 1), "30", source="focus", metric="billed")
+
+        # Counted twice it would be $1,380 and cross 80% and 100% too.
+        (alert,) = rules.budget_alerts(acme, TODAY)
+
+        assert alert.evidence["actual_month_to_date"] == "690.00"
+
+    def test_another_organisations_costs_do_not_count(self, acme, globex, budget):
+        from accounts.models import CloudAccount
+
+        theirs = CloudAccount.objects.create(
+            organization=globex,
+            account_id="333333333333",
+            role_arn="arn:aws:iam::333333333333:role/SpendlensAccess",
+            regions=["us-east-1"],
+        )
+        month_of_spend(theirs, "1000")
+
+        assert rules.budget_alerts(acme, TODAY) == []
+
+    def test_budget_for_an_account_of_another_organisation_is_invalid(self, acme, globex):
+        from django.core.exceptions import ValidationError
+
+        from accounts.models import CloudAccount
+
+        theirs = CloudAccount.objects.create(
+            organization=globex,
+            account_id="333333333333",
+            role_arn="arn:aws:iam::333333333333:role/SpendlensAccess",
+            regions=["us-east-1"],
+        )
+        budget = Budget(organization=acme, account=theirs, name="x", monthly_amount=5)
+
+        with pytest.raises(ValidationError, match="another organisation"):
+            budget.full_clean()
+
+
+def test_spike_rule_reads_yesterday_against_two_weeks(alice, acme, acme_account):
+    yesterday = TODAY - timedelta(days=1)
+    for n in range(1, 15):
+        spend(acme_account, yesterday - timedelta(days=n), "100", service="Amazon RDS")
+    spend(acme_account, yesterday, "260", service="Amazon RDS")
+    spend(acme_account, yesterday, "101", service="Amazon EC2")
+    for n in range(1, 15):
+        spend(acme_account, yesterday - timedelta(days=n), "100", service="Amazon EC2")
+
+    (alert,) = rules.spike_alerts(acme, TODAY)
+
+    assert alert.subject == "spike:111111111111:Amazon RDS:2026-11-22"
+    assert alert.evidence["increase"] == "160.00"
+    rules.check_alerts(acme, TODAY)
+    assert rules.spike_alerts(acme, TODAY) == []
+
+
+def recommendation(account, kind, resource, saving="50.00", **extra):
+    return Recommendation.objects.create(
+        account=account,
+        kind=kind,
+        resource_id=resource,
+        region="us-east-1",
+        summary=f"{resource} summary",
+        action="Do it.",
+        monthly_saving=Decimal(saving),
+        saving_basis=Recommendation.SavingBasis.PRICE_TABLE,
+        evidence={"avg_cpu": 0.4},
+        **extra,
+    )
+
+
+def test_an_idle_instance_is_alerted_once(alice, acme, acme_account):
+    recommendation(acme_account, Recommendation.Kind.IDLE_INSTANCE, "i-0idle", "60.74")
+
+    assert rules.check_alerts(acme, TODAY) == 1
+    assert rules.check_alerts(acme, TODAY) == 0
+    call_command("send_alerts", "--org", "acme")
+    (message,) = mail.outbox
+    assert "i-0idle" in message.subject and "$60.74" in message.subject
+
+
+def test_savings_digest_lists_new_recommendations_since_the_last_one(alice, acme, acme_account):
+    recommendation(acme_account, Recommendation.Kind.RIGHTSIZE, "i-0big", "140.16")
+    recommendation(acme_account, Recommendation.Kind.GP2_VOLUME, "vol-0gp2", "2.00")
+
+    (digest,) = rules.savings_digest(acme)
+    assert digest.title == "2 new savings worth $142.16/month"
+    assert digest.lines[0].startswith("$140.16/month")
+    rules.check_alerts(acme, TODAY)
+
+    assert rules.savings_digest(acme) == []
+
+
+def test_three_failed_syncs_in_a_row_alert_once(alice, acme, acme_account):
+    for n in range(3):
+        SyncRun.objects.create(account=acme_account, status="failed", error=f"AccessDenied {n}")
+
+    (alert,) = rules.sync_failure_alerts(acme)
+    assert "AccessDenied 2" in alert.lines[0]
+    rules.check_alerts(acme, TODAY)
+    assert rules.sync_failure_alerts(acme) == []
+
+
+def test_a_success_in_between_means_no_alert(alice, acme, acme_account):
+    for status in ("failed", "succeeded", "failed", "failed"):
+        SyncRun.objects.create(account=acme_account, status=status, finished_at=None)
+
+    assert rules.sync_failure_alerts(acme) == []
+
+
+def test_commands_reject_an_unknown_organisation(db):
+    for command in ("check_budgets", "send_alerts"):
+        with pytest.raises(CommandError, match="No organisation"):
+            call_command(command, "--org", "nope")
+
+
+@time_machine.travel(datetime(2026, 11, 23, 12, 0, tzinfo=UTC), tick=False)
+def test_check_budgets_command_sends(alice, acme, acme_account, budget, capsys):
+    month_of_spend(acme_account, "30")
+
+    call_command("check_budgets")
+
+    assert AlertEvent.objects.filter(kind=AlertKind.BUDGET, status="sent").exists()
+    assert "budget alert(s) raised" in capsys.readouterr().out
