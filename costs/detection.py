@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts import aws
 from accounts.connection import describe
-from costs import bulk, idle, rightsizing, savings, waste
+from costs import bulk, idle, rightsizing, savings, utilization, waste
 from costs.models import (
     DetectionSettings,
     ElasticIP,
@@ -27,17 +27,8 @@ from costs.recommendations import Finding, ReconcileResult, reconcile
 logger = logging.getLogger(__name__)
 
 KINDS = [choice.value for choice in Recommendation.Kind]
-DAY_FIELDS = (
-    "instance_id",
-    "day",
-    "hours",
-    "cpu_avg",
-    "cpu_max",
-    "cpu_p95",
-    "cpu_peak_hour_avg",
-    "network_bytes",
-    "memory_max",
-)
+# The stored figures, with the instance as its id.
+DAY_FIELDS = ("instance_id", *utilization.STORED_FIELDS[1:])
 
 
 @dataclass

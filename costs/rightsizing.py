@@ -5,6 +5,9 @@ target is the largest type of the same family that is strictly smaller (from
 DescribeInstanceTypes, so it is a type the region really offers); staying in the family keeps
 the architecture, the AMI and the instance's features. Memory decides whether it fits: the
 CloudWatch agent's peak memory scaled to the target's size must stay below memory_fit_percent.
+CPU peaks decide too: the busiest hour's average CPU, scaled by the vCPU ratio, must stay at or
+below PEAK_HOUR_FIT_PERCENT on the target, so a nightly job that runs an hour at 90% is not
+squeezed into a box it would need 180% of (a low p95 alone would allow it).
 Without an agent there is no memory metric, and the recommendation says so instead of
 guessing.
 
@@ -26,6 +29,7 @@ from costs.recommendations import Finding
 FAMILIES_PER_CALL = 50
 MIB_PER_GIB = 1024
 NO_MEMORY_METRIC = "no memory metric"
+PEAK_HOUR_FIT_PERCENT = 90.0
 
 
 @dataclass(frozen=True)
@@ -144,12 +148,23 @@ def check(instance, days: list, settings, specs: dict[str, InstanceSpec]) -> Che
     if target_type is None:
         return Check(None, f"{instance.instance_type} is the smallest size known", evidence)
     target = specs[target_type]
+    busiest = max(day.cpu_peak_hour_avg for day in days)
+    projected_busiest = busiest * current.vcpus / target.vcpus
     evidence.update(
         current={"type": instance.instance_type, **spec_evidence(current)},
         target={"type": target_type, **spec_evidence(target)},
         projected_cpu_p95_on_target=round(evidence["cpu_p95"] * current.vcpus / target.vcpus, 2),
+        busiest_hour_cpu=round(busiest, 2),
+        projected_busiest_hour_on_target=round(projected_busiest, 2),
+        busiest_hour_fit_percent=PEAK_HOUR_FIT_PERCENT,
         **memory_figures(days, current, target, settings),
     )
+    if projected_busiest > PEAK_HOUR_FIT_PERCENT:
+        reason = (
+            f"would not fit: the busiest hour ({busiest:.1f}% CPU) becomes "
+            f"{projected_busiest:.1f}% on {target_type}, above {PEAK_HOUR_FIT_PERCENT:g}%"
+        )
+        return Check(None, reason, evidence)
     if evidence.get("memory_fits") is False:
         reason = (
             f"would not fit: peak memory {evidence['memory_max_percent']}% becomes "

@@ -6,8 +6,10 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
+from accounts.models import CloudAccount
 from alerts import rules
 from alerts.models import AlertEvent, AlertKind, Budget, BudgetThreshold
 from costs.models import CostRecord, Recommendation, SyncRun
@@ -32,6 +34,15 @@ def spend(account, day, amount, service="Amazon EC2", source="explorer", metric=
 def month_of_spend(account, per_day, until=TODAY):
     for n in range(until.day):
         spend(account, until.replace(day=n + 1), per_day)
+
+
+def other_account(organization, account_id):
+    return CloudAccount.objects.create(
+        organization=organization,
+        account_id=account_id,
+        role_arn=f"arn:aws:iam::{account_id}:role/SpendlensAccess",
+        regions=["us-east-1"],
+    )
 
 
 @pytest.fixture
@@ -75,14 +86,7 @@ class TestBudgets:
         }
 
     def test_an_account_budget_counts_only_that_account(self, acme, acme_account, globex):
-        from accounts.models import CloudAccount
-
-        other = CloudAccount.objects.create(
-            organization=acme,
-            account_id="222222222222",
-            role_arn="arn:aws:iam::222222222222:role/SpendlensAccess",
-            regions=["us-east-1"],
-        )
+        other = other_account(acme, "222222222222")
         month_of_spend(other, "100")
         budget = Budget.objects.create(
             organization=acme, account=acme_account, name="prod", monthly_amount=10
@@ -102,29 +106,13 @@ class TestBudgets:
         assert alert.evidence["actual_month_to_date"] == "690.00"
 
     def test_another_organisations_costs_do_not_count(self, acme, globex, budget):
-        from accounts.models import CloudAccount
-
-        theirs = CloudAccount.objects.create(
-            organization=globex,
-            account_id="333333333333",
-            role_arn="arn:aws:iam::333333333333:role/SpendlensAccess",
-            regions=["us-east-1"],
-        )
+        theirs = other_account(globex, "333333333333")
         month_of_spend(theirs, "1000")
 
         assert rules.budget_alerts(acme, TODAY) == []
 
     def test_budget_for_an_account_of_another_organisation_is_invalid(self, acme, globex):
-        from django.core.exceptions import ValidationError
-
-        from accounts.models import CloudAccount
-
-        theirs = CloudAccount.objects.create(
-            organization=globex,
-            account_id="333333333333",
-            role_arn="arn:aws:iam::333333333333:role/SpendlensAccess",
-            regions=["us-east-1"],
-        )
+        theirs = other_account(globex, "333333333333")
         budget = Budget(organization=acme, account=theirs, name="x", monthly_amount=5)
 
         with pytest.raises(ValidationError, match="another organisation"):

@@ -198,6 +198,19 @@ class TestFindRightsizing:
         assert run(acme_account, instance, utilization, settings_row) == []
         assert "smallest" in check(instance, utilization[instance.pk], settings_row, SPECS).reason
 
+    def test_a_nightly_hour_at_90_percent_keeps_the_size(self, acme_account, settings_row):
+        instance = make_instance(acme_account)
+        utilization = record_days(instance, p95=3.0, avg=5.0, cpu_max=95.0)
+        UtilizationDay.objects.filter(instance=instance).update(cpu_peak_hour_avg=90.0)
+        utilization = {instance.pk: list(UtilizationDay.objects.filter(instance=instance))}
+
+        assert run(acme_account, instance, utilization, settings_row) == []
+        reason = instance.verdict_evidence["rightsizing"]["reason"]
+        assert (
+            reason
+            == "would not fit: the busiest hour (90.0% CPU) becomes 180.0% on m5.xlarge, above 90%"
+        )
+
     def test_p95_at_the_threshold_is_not_oversized(self, acme_account, settings_row):
         instance = make_instance(acme_account)
 

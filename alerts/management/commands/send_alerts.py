@@ -1,7 +1,7 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from accounts.models import Organization
 from alerts import delivery, rules
+from alerts.management.selection import organizations
 
 
 class Command(BaseCommand):
@@ -14,12 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("--org", help="Only this organisation (slug).")
 
     def handle(self, *args, **options):
-        organizations = Organization.objects.all()
-        if options["org"]:
-            organizations = organizations.filter(slug=options["org"])
-            if not organizations.exists():
-                raise CommandError(f"No organisation with slug {options['org']!r}.")
-        for org in organizations:
+        for org in organizations(options["org"]):
             raised = rules.check_alerts(org)
             counts = delivery.deliver_pending(org)
             self.stdout.write(f"{org.slug}: {raised} alert(s) raised; delivered {counts}")
