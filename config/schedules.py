@@ -38,7 +38,9 @@ def _declared() -> list[ScheduleSpec]:
         ScheduleSpec(
             "check-budgets", "alerts.tasks.check_budgets_all", settings.BUDGET_INTERVAL_MINUTES
         ),
-        ScheduleSpec("send-alerts", "alerts.tasks.send_alerts_all", settings.ALERT_INTERVAL_MINUTES),
+        ScheduleSpec(
+            "send-alerts", "alerts.tasks.send_alerts_all", settings.ALERT_INTERVAL_MINUTES
+        ),
     ]
 
 
