@@ -64,13 +64,22 @@ def platform_session(region: str | None = None) -> boto3.session.Session:
     )
 
 
-def client(session: boto3.session.Session, service: str, region: str | None = None):
-    """A client from SESSION with the endpoint override and the retry policy applied."""
+def client(
+    session: boto3.session.Session,
+    service: str,
+    region: str | None = None,
+    config: Config | None = None,
+):
+    """A client from SESSION with the endpoint override and the retry policy applied.
+
+    CONFIG, if given, is merged over the defaults (e.g. to skip parameter validation for
+    requests the code builds itself).
+    """
     return session.client(
         service,
         region_name=region or session.region_name,
         endpoint_url=endpoint_url(),
-        config=BOTO_CONFIG,
+        config=BOTO_CONFIG.merge(config) if config else BOTO_CONFIG,
     )
 
 

@@ -263,6 +263,7 @@ def worker(count: int, profile_path: str | None) -> dict:
         aws_access_key_id="bench",
         aws_secret_access_key="bench",  # noqa: S106
         endpoint_url="http://127.0.0.1:9",
+        config=aws.BOTO_CONFIG.merge(utilization.CLIENT_CONFIG),
     )
     cloudwatch.meta.events.register("before-send.cloudwatch.GetMetricData", factory.hook())
     settings = DetectionSettings.for_organization(account.organization)

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from botocore.config import Config
 from django.db import transaction
 
 from costs import bulk
@@ -33,6 +34,9 @@ PERIOD = 3600
 MAX_QUERIES_PER_CALL = 500
 QUERIES_PER_INSTANCE = 5
 INSTANCES_PER_CALL = MAX_QUERIES_PER_CALL // QUERIES_PER_INSTANCE
+# The queries are built here, never from input; botocore's validation of 500 nested queries
+# per call cost ~1.4 s per 10,000 instances.
+CLIENT_CONFIG = Config(parameter_validation=False)
 MEMORY_NAMESPACE = "CWAgent"
 MEMORY_METRIC = "mem_used_percent"
 
@@ -101,7 +105,7 @@ class Series:
             timestamps, values = timestamps[::-1], values[::-1]
         # A series CloudWatch split across pages continues on the next one.
         if not self.timestamps:
-            self.timestamps, self.values = list(timestamps), list(values)
+            self.timestamps, self.values = timestamps, values
         elif timestamps and timestamps[0] < self.timestamps[-1]:
             merged = sorted(zip(self.timestamps + timestamps, self.values + values, strict=True))
             self.timestamps = [t for t, _ in merged]
@@ -338,7 +342,7 @@ def collect_account(account, days: int | None = None, now: datetime | None = Non
             )
             if not instances:
                 continue
-            cloudwatch = aws.client(session, "cloudwatch", region)
+            cloudwatch = aws.client(session, "cloudwatch", region, config=CLIENT_CONFIG)
             try:
                 result = collect(cloudwatch, instances, start, end, settings)
             except (ClientError, BotoCoreError) as exc:
