@@ -5,6 +5,7 @@ with nothing installed; production sets DATABASE_URL, SECRET_KEY, ALLOWED_HOSTS 
 A value that cannot be parsed stops the process at start with the variable's name.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -63,6 +64,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "knox",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "accounts",
     "costs",
@@ -260,7 +265,37 @@ LOGGING = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Authorization: Token <key>; keys are stored hashed (SHA-512) and can be revoked.
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": _read("API_THROTTLE_ANON", env.str, "60/minute"),
+        "user": _read("API_THROTTLE_USER", env.str, "1200/minute"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Spendlens API",
+    "DESCRIPTION": "AWS cost control: costs, instances, recommendations, budgets, alerts.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from our own static files: deployments may be offline, the CSP stays strict.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+# API tokens expire after a year unless revoked sooner (profile page or admin).
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=_read("API_TOKEN_TTL_DAYS", env.int, 365)),
+    "AUTO_REFRESH": False,
 }

@@ -1,0 +1,44 @@
+"""REST endpoints for connected AWS accounts."""
+
+from __future__ import annotations
+
+from rest_framework import serializers, viewsets
+
+from accounts.models import CloudAccount
+
+
+class CloudAccountSerializer(serializers.ModelSerializer):
+    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = CloudAccount
+        fields = [
+            "id",
+            "organization",
+            "name",
+            "account_id",
+            "role_arn",
+            "external_id",
+            "regions",
+            "is_active",
+            "is_management",
+            "last_synced_at",
+            "last_error",
+            "last_error_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CloudAccountViewSet(viewsets.ReadOnlyModelViewSet):
+    """AWS accounts connected to your organisations, with the ExternalId for their role."""
+
+    serializer_class = CloudAccountSerializer
+    filterset_fields = ["is_active"]
+
+    def get_queryset(self):
+        return (
+            CloudAccount.objects.for_user(self.request.user)
+            .select_related("organization")
+            .order_by("organization_id", "account_id")
+        )

@@ -1,0 +1,136 @@
+"""REST endpoints for budgets and the alert history."""
+
+from __future__ import annotations
+
+from rest_framework import serializers, viewsets
+from rest_framework.exceptions import PermissionDenied
+
+from accounts.models import CloudAccount, Organization, Role
+from alerts.models import AlertEvent, Budget, BudgetThreshold
+
+
+class ThresholdSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BudgetThreshold
+        fields = ["percent", "basis"]
+
+
+class BudgetSerializer(serializers.ModelSerializer):
+    organization = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Organization.objects.none()
+    )
+    account = serializers.SlugRelatedField(
+        slug_field="account_id",
+        queryset=CloudAccount.objects.none(),
+        required=False,
+        allow_null=True,
+    )
+    thresholds = ThresholdSerializer(many=True, required=False)
+
+    class Meta:
+        model = Budget
+        fields = ["id", "organization", "account", "name", "monthly_amount", "active", "thresholds"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["organization"].queryset = Organization.objects.for_user(request.user)
+            self.fields["account"].queryset = CloudAccount.objects.for_user(request.user)
+
+    def validate(self, attrs):
+        organization = attrs.get("organization") or getattr(self.instance, "organization", None)
+        if not organization.user_has_role(self.context["request"].user, Role.OPERATOR):
+            raise PermissionDenied("Only an operator or admin of the organisation can do that.")
+        account = attrs.get("account", getattr(self.instance, "account", None))
+        if account is not None and account.organization_id != organization.pk:
+            raise serializers.ValidationError(
+                {"account": ["That account is in another organisation."]}
+            )
+        percents = [(t["percent"], t["basis"]) for t in attrs.get("thresholds", [])]
+        if len(percents) != len(set(percents)):
+            raise serializers.ValidationError({"thresholds": ["Each threshold only once."]})
+        for t in attrs.get("thresholds", []):
+            if not 1 <= t["percent"] <= 1000:
+                raise serializers.ValidationError({"thresholds": ["percent is 1 to 1000."]})
+        name_taken = Budget.objects.filter(organization=organization, name=attrs.get("name"))
+        if self.instance is not None:
+            name_taken = name_taken.exclude(pk=self.instance.pk)
+        if "name" in attrs and name_taken.exists():
+            raise serializers.ValidationError({"name": ["A budget with this name exists."]})
+        return attrs
+
+    def _save_thresholds(self, budget, thresholds):
+        if thresholds is not None:
+            budget.thresholds.all().delete()
+            BudgetThreshold.objects.bulk_create(
+                BudgetThreshold(budget=budget, **t) for t in thresholds
+            )
+        budget.ensure_thresholds()
+
+    def create(self, validated_data):
+        thresholds = validated_data.pop("thresholds", None)
+        budget = Budget.objects.create(**validated_data)
+        self._save_thresholds(budget, thresholds)
+        return budget
+
+    def update(self, instance, validated_data):
+        thresholds = validated_data.pop("thresholds", None)
+        instance = super().update(instance, validated_data)
+        self._save_thresholds(instance, thresholds)
+        return instance
+
+
+class BudgetViewSet(viewsets.ModelViewSet):
+    """Monthly budgets (organisation-wide or per account) with their thresholds."""
+
+    serializer_class = BudgetSerializer
+
+    def get_queryset(self):
+        return (
+            Budget.objects.for_user(self.request.user)
+            .select_related("organization", "account")
+            .prefetch_related("thresholds")
+            .order_by("organization_id", "name")
+        )
+
+    def perform_destroy(self, instance):
+        if not instance.organization.user_has_role(self.request.user, Role.OPERATOR):
+            raise PermissionDenied("Only an operator or admin of the organisation can do that.")
+        instance.delete()
+
+
+class AlertEventSerializer(serializers.ModelSerializer):
+    recipient = serializers.CharField(source="recipient.username", read_only=True)
+
+    class Meta:
+        model = AlertEvent
+        fields = [
+            "id",
+            "kind",
+            "subject",
+            "title",
+            "recipient",
+            "address",
+            "status",
+            "evidence",
+            "error",
+            "attempts",
+            "created_at",
+            "sent_at",
+        ]
+        read_only_fields = fields
+
+
+class AlertEventViewSet(viewsets.ReadOnlyModelViewSet):
+    """The alert history of your organisations (filters: kind, status)."""
+
+    serializer_class = AlertEventSerializer
+    filterset_fields = ["kind", "status"]
+
+    def get_queryset(self):
+        return (
+            AlertEvent.objects.for_user(self.request.user)
+            .select_related("recipient")
+            .order_by("-created_at", "-id")
+        )

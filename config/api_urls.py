@@ -1,0 +1,21 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from accounts.api import CloudAccountViewSet
+from alerts.api import AlertEventViewSet, BudgetViewSet
+from costs.api import CostRecordViewSet, InstanceViewSet, RecommendationViewSet
+
+router = DefaultRouter()
+router.register("accounts", CloudAccountViewSet, basename="account")
+router.register("costs", CostRecordViewSet, basename="cost")
+router.register("instances", InstanceViewSet, basename="instance")
+router.register("recommendations", RecommendationViewSet, basename="recommendation")
+router.register("budgets", BudgetViewSet, basename="budget")
+router.register("alerts", AlertEventViewSet, basename="alert")
+
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]

@@ -1,0 +1,241 @@
+"""REST endpoints for the cost store, instances and recommendations (thin over the models)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import django_filters
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from accounts.models import Role
+from costs import summary
+from costs.models import CostRecord, Instance, Recommendation
+from costs.recommendations import dismiss
+
+
+class CostRecordSerializer(serializers.ModelSerializer):
+    account = serializers.CharField(source="sub_account_id", read_only=True)
+
+    class Meta:
+        model = CostRecord
+        fields = [
+            "id",
+            "usage_date",
+            "account",
+            "service",
+            "region",
+            "resource_id",
+            "usage_type",
+            "amount",
+            "currency",
+            "metric",
+            "source",
+            "estimated",
+        ]
+        read_only_fields = fields
+
+
+class DateRange(serializers.Serializer):
+    """start/end (inclusive) shared by the cost list and the summary; at most 400 days."""
+
+    start = serializers.DateField(required=False)
+    end = serializers.DateField(required=False)
+
+    def validate(self, attrs):
+        end = attrs.get("end") or timezone.localdate()
+        start = attrs.get("start") or end - timedelta(days=29)
+        if end < start:
+            raise serializers.ValidationError({"end": ["end is before start."]})
+        if (end - start).days + 1 > summary.MAX_DAYS:
+            raise serializers.ValidationError(
+                {"start": [f"The range is limited to {summary.MAX_DAYS} days."]}
+            )
+        return {**attrs, "start": start, "end": end}
+
+
+class SummaryQuery(DateRange):
+    group_by = serializers.ChoiceField(choices=list(summary.GROUPS), default="service")
+    account = serializers.RegexField(r"^\d{12}$", required=False)
+    service = serializers.CharField(required=False, max_length=200)
+    region = serializers.CharField(required=False, max_length=32)
+
+
+class CostFilter(django_filters.FilterSet):
+    account = django_filters.CharFilter(field_name="sub_account_id")
+    service = django_filters.CharFilter()
+    region = django_filters.CharFilter()
+
+    class Meta:
+        model = CostRecord
+        fields = ["account", "service", "region"]
+
+
+def _filtered(records, params: dict):
+    if params.get("account"):
+        records = records.filter(sub_account_id=params["account"])
+    for field in ("service", "region"):
+        if params.get(field):
+            records = records.filter(**{field: params[field]})
+    return records
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("start", str, description="YYYY-MM-DD, default 29 days before end"),
+        OpenApiParameter("end", str, description="YYYY-MM-DD (inclusive), default today"),
+    ]
+)
+class CostRecordViewSet(viewsets.ReadOnlyModelViewSet):
+    """Daily cost records of your organisations (filters: start, end, account, service, region)."""
+
+    serializer_class = CostRecordSerializer
+    filterset_class = CostFilter
+
+    def get_queryset(self):
+        records = CostRecord.objects.for_user(self.request.user).order_by("usage_date", "id")
+        if self.action != "list":
+            return records
+        query = DateRange(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        window = query.validated_data
+        return records.filter(usage_date__gte=window["start"], usage_date__lte=window["end"])
+
+    @extend_schema(
+        parameters=[SummaryQuery],
+        responses={200: dict},
+        description="Totals per group_by for the window, with the previous window of the "
+        "same length for comparison.",
+    )
+    @action(detail=False)
+    def summary(self, request):
+        query = SummaryQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        records = _filtered(CostRecord.objects.for_user(request.user), params)
+        window = summary.Window(params["start"], params["end"])
+        return Response(summary.summarize(records, window, params["group_by"]))
+
+
+class InstanceSerializer(serializers.ModelSerializer):
+    account = serializers.CharField(source="account.account_id", read_only=True)
+
+    class Meta:
+        model = Instance
+        fields = [
+            "id",
+            "account",
+            "region",
+            "instance_id",
+            "name",
+            "instance_type",
+            "state",
+            "platform",
+            "lifecycle",
+            "auto_scaling_group",
+            "tags",
+            "launch_time",
+            "verdict",
+            "verdict_evidence",
+            "verdict_at",
+            "gone_at",
+        ]
+        read_only_fields = fields
+
+
+class InstanceViewSet(viewsets.ReadOnlyModelViewSet):
+    """EC2 instances of your organisations' accounts (filters: state, verdict, region)."""
+
+    serializer_class = InstanceSerializer
+    filterset_fields = ["state", "verdict", "region"]
+
+    def get_queryset(self):
+        return (
+            Instance.objects.for_user(self.request.user)
+            .select_related("account")
+            .order_by("account_id", "instance_id")
+        )
+
+
+class RecommendationSerializer(serializers.ModelSerializer):
+    account = serializers.CharField(source="account.account_id", read_only=True)
+
+    class Meta:
+        model = Recommendation
+        fields = [
+            "id",
+            "account",
+            "kind",
+            "resource_id",
+            "region",
+            "status",
+            "summary",
+            "action",
+            "target_type",
+            "monthly_saving",
+            "saving_basis",
+            "evidence",
+            "created_at",
+            "updated_at",
+            "resolved_at",
+            "dismissed_reason",
+            "snoozed_until",
+        ]
+        read_only_fields = fields
+
+
+class DismissSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class SnoozeSerializer(DismissSerializer):
+    until = serializers.DateField()
+
+    def validate_until(self, value):
+        if value <= timezone.localdate():
+            raise serializers.ValidationError("Snooze until a future date.")
+        return value
+
+
+class RecommendationViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Recommendations with their savings and evidence (filters: kind, status)."""
+
+    serializer_class = RecommendationSerializer
+    filterset_fields = ["kind", "status"]
+
+    def get_queryset(self):
+        return (
+            Recommendation.objects.for_user(self.request.user)
+            .select_related("account")
+            .order_by("-monthly_saving", "id")
+        )
+
+    def _operable(self):
+        rec = self.get_object()
+        if not rec.account.organization.user_has_role(self.request.user, Role.OPERATOR):
+            raise PermissionDenied("Only an operator or admin of the organisation can do that.")
+        return rec
+
+    @extend_schema(request=DismissSerializer, responses=RecommendationSerializer)
+    @action(detail=True, methods=["post"])
+    def dismiss(self, request, pk=None):
+        rec = self._operable()
+        body = DismissSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        dismiss(rec, body.validated_data["reason"])
+        return Response(RecommendationSerializer(rec).data)
+
+    @extend_schema(request=SnoozeSerializer, responses=RecommendationSerializer)
+    @action(detail=True, methods=["post"])
+    def snooze(self, request, pk=None):
+        rec = self._operable()
+        body = SnoozeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        dismiss(rec, body.validated_data["reason"], body.validated_data["until"])
+        return Response(RecommendationSerializer(rec).data)

@@ -1,0 +1,267 @@
+"""The REST API: tokens, tenant scoping, the cost summary, bad input as 400s, actions."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
+
+from alerts.models import Budget
+from costs.models import CostRecord, Recommendation
+
+TODAY = date(2026, 11, 23)
+
+
+def token_for(username: str, capsys) -> str:
+    call_command("create_api_token", username)
+    return capsys.readouterr().out.strip()
+
+
+@pytest.fixture
+def api(alice, capsys):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for('alice', capsys)}")
+    return client
+
+
+def spend(account, day, amount, service="Amazon EC2", region="us-east-1", source="explorer"):
+    CostRecord.objects.create(
+        organization=account.organization,
+        account=account,
+        source=source,
+        metric="unblended" if source == "explorer" else "billed",
+        sub_account_id=account.account_id,
+        usage_date=day,
+        service=service,
+        region=region,
+        amount=Decimal(amount),
+    )
+
+
+def rec(account, resource="i-0idle", kind="idle_instance"):
+    return Recommendation.objects.create(
+        account=account,
+        kind=kind,
+        resource_id=resource,
+        region="us-east-1",
+        summary="idle",
+        action="stop",
+        monthly_saving=Decimal("60.74"),
+        saving_basis="price_table",
+    )
+
+
+class TestAuth:
+    def test_without_credentials_the_error_is_json(self, db):
+        response = APIClient().get("/api/v1/accounts/")
+
+        assert response.status_code in (401, 403)
+        assert response.json()["error"]["code"] in ("not_authenticated", "authentication_failed")
+
+    def test_a_wrong_token_is_refused(self, db):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION="Token nope")
+
+        assert client.get("/api/v1/accounts/").status_code == 401
+
+    def test_create_api_token_for_an_unknown_user(self, db):
+        with pytest.raises(CommandError, match="No user named"):
+            call_command("create_api_token", "nobody")
+
+    def test_the_token_is_stored_hashed(self, alice, capsys):
+        from knox.models import AuthToken
+
+        key = token_for("alice", capsys)
+
+        stored = AuthToken.objects.get(user=alice)
+        assert key not in (stored.digest, stored.token_key) and len(stored.digest) == 128
+
+
+class TestScoping:
+    def test_lists_show_only_the_callers_organisations(self, api, acme_account, charlie, globex):
+        from accounts.models import CloudAccount
+
+        theirs = CloudAccount.objects.create(
+            organization=globex,
+            account_id="999999999999",
+            role_arn="arn:aws:iam::999999999999:role/SpendlensAccess",
+            regions=["us-east-1"],
+        )
+        rec(theirs, "i-0theirs")
+        mine = rec(acme_account)
+
+        accounts = api.get("/api/v1/accounts/").json()["results"]
+        recs = api.get("/api/v1/recommendations/").json()["results"]
+
+        assert [a["account_id"] for a in accounts] == ["111111111111"]
+        assert [r["id"] for r in recs] == [mine.pk]
+
+    def test_another_organisations_object_is_a_404(self, api, globex):
+        from accounts.models import CloudAccount
+
+        theirs = CloudAccount.objects.create(
+            organization=globex,
+            account_id="999999999999",
+            role_arn="arn:aws:iam::999999999999:role/SpendlensAccess",
+            regions=["us-east-1"],
+        )
+        other = rec(theirs)
+
+        for url in (
+            f"/api/v1/accounts/{theirs.pk}/",
+            f"/api/v1/recommendations/{other.pk}/",
+        ):
+            response = api.get(url)
+            assert response.status_code == 404
+            assert response.json()["error"]["code"] == "not_found"
+        assert (
+            api.post(f"/api/v1/recommendations/{other.pk}/dismiss/", {"reason": "x"}).status_code
+            == 404
+        )
+
+
+class TestSummary:
+    def test_group_by_service_with_the_previous_window(self, api, acme_account):
+        spend(acme_account, TODAY, "10", service="Amazon EC2")
+        spend(acme_account, TODAY - timedelta(days=1), "5", service="Amazon S3")
+        spend(acme_account, TODAY - timedelta(days=30), "4", service="Amazon EC2")
+        # The export covers this day: Cost Explorer's row for it is not added.
+        spend(acme_account, TODAY - timedelta(days=2), "7", service="Amazon EC2")
+        spend(acme_account, TODAY - timedelta(days=2), "8", service="Amazon EC2", source="focus")
+
+        body = api.get(
+            "/api/v1/costs/summary/", {"start": "2026-10-25", "end": "2026-11-23"}
+        ).json()
+
+        assert body["total"] == "23.00" or Decimal(body["total"]) == Decimal("23")
+        groups = {g["key"]: g for g in body["groups"]}
+        assert Decimal(groups["Amazon EC2"]["amount"]) == Decimal("18")
+        assert Decimal(groups["Amazon EC2"]["previous_amount"]) == Decimal("4")
+        assert groups["Amazon EC2"]["change_percent"] == 350.0
+        assert (
+            body["previous"] == {"start": "2026-09-25", "end": "2026-10-24", "total": "4.0000"}
+            or Decimal(body["previous"]["total"]) == 4
+        )
+
+    @pytest.mark.parametrize(
+        ("params", "field"),
+        [
+            ({"group_by": "colour"}, "group_by"),
+            ({"start": "2026-11-23", "end": "2026-11-01"}, "end"),
+            ({"start": "2024-01-01", "end": "2026-11-23"}, "start"),
+            ({"start": "yesterday"}, "start"),
+            ({"account": "12"}, "account"),
+        ],
+    )
+    def test_bad_parameters_are_400_with_a_message(self, api, params, field):
+        response = api.get("/api/v1/costs/summary/", params)
+
+        assert response.status_code == 400
+        error = response.json()["error"]
+        assert error["code"] == "invalid" and field in error["fields"]
+
+    def test_a_huge_page_size_is_400(self, api):
+        response = api.get("/api/v1/costs/", {"page_size": 10**9})
+
+        assert response.status_code == 400
+        assert "page_size" in response.json()["error"]["fields"]
+
+    def test_cost_list_filters(self, api, acme_account):
+        spend(acme_account, TODAY, "1", region="eu-west-1")
+        spend(acme_account, TODAY, "2", region="us-east-1")
+
+        results = api.get(
+            "/api/v1/costs/", {"region": "eu-west-1", "start": "2026-11-01", "end": "2026-11-30"}
+        ).json()["results"]
+
+        assert [r["region"] for r in results] == ["eu-west-1"]
+
+
+class TestRecommendations:
+    def test_a_viewer_cannot_dismiss(self, bob, acme_account, capsys):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token_for('bob', capsys)}")
+        target = rec(acme_account)
+
+        response = client.post(f"/api/v1/recommendations/{target.pk}/dismiss/", {"reason": "no"})
+
+        assert response.status_code == 403
+
+    def test_snooze_needs_a_future_date(self, api, acme_account):
+        target = rec(acme_account)
+
+        past = api.post(
+            f"/api/v1/recommendations/{target.pk}/snooze/",
+            {"reason": "later", "until": "2020-01-01"},
+        )
+        ok = api.post(
+            f"/api/v1/recommendations/{target.pk}/snooze/",
+            {"reason": "later", "until": "2099-01-01"},
+        )
+
+        assert past.status_code == 400
+        assert ok.status_code == 200 and ok.json()["status"] == "dismissed"
+        assert ok.json()["snoozed_until"] == "2099-01-01"
+
+    def test_filter_by_kind(self, api, acme_account):
+        rec(acme_account, "vol-1", kind="gp2_volume")
+        rec(acme_account, "i-1")
+
+        results = api.get("/api/v1/recommendations/", {"kind": "gp2_volume"}).json()["results"]
+
+        assert [r["resource_id"] for r in results] == ["vol-1"]
+
+
+class TestBudgets:
+    def test_create_with_default_thresholds(self, api, acme):
+        response = api.post(
+            "/api/v1/budgets/",
+            {"organization": "acme", "name": "Total", "monthly_amount": "1000.00"},
+            format="json",
+        )
+
+        assert response.status_code == 201, response.json()
+        assert (
+            len(response.json()["thresholds"]) == 4 or Budget.objects.get().thresholds.count() == 4
+        )
+
+    def test_a_viewer_cannot_create(self, bob, acme, capsys):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token_for('bob', capsys)}")
+
+        response = client.post(
+            "/api/v1/budgets/",
+            {"organization": "acme", "name": "Total", "monthly_amount": "10"},
+            format="json",
+        )
+
+        assert response.status_code == 403
+
+    def test_another_organisation_is_not_a_choice(self, api, globex):
+        response = api.post(
+            "/api/v1/budgets/",
+            {"organization": "globex", "name": "x", "monthly_amount": "10"},
+            format="json",
+        )
+
+        assert response.status_code == 400
+        assert "organization" in response.json()["error"]["fields"]
+
+    @pytest.mark.parametrize("amount", ["-5", "0", "abc", "1e400"])
+    def test_bad_amounts_are_400(self, api, acme, amount):
+        response = api.post(
+            "/api/v1/budgets/",
+            {"organization": "acme", "name": "x", "monthly_amount": amount},
+            format="json",
+        )
+
+        assert response.status_code == 400
+
+
+def test_schema_and_docs_are_served(client, db):
+    schema = client.get("/api/schema/")
+    docs = client.get("/api/docs/")
+
+    assert schema.status_code == 200 and b"/api/v1/costs/summary/" in schema.content
+    assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
