@@ -4,8 +4,10 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from knox.models import AuthToken
 
 from accounts import onboarding
 from accounts.connection import check_connection
@@ -38,7 +40,31 @@ def profile(request):
         messages.success(request, "Profile saved.")
         return redirect("profile")
     memberships = Membership.objects.filter(user=request.user).select_related("organization")
-    return render(request, "accounts/profile.html", {"form": form, "memberships": memberships})
+    tokens = AuthToken.objects.filter(user=request.user).order_by("-created")
+    return render(
+        request,
+        "accounts/profile.html",
+        {"form": form, "memberships": memberships, "tokens": tokens},
+    )
+
+
+@login_required
+@require_POST
+def token_create(request):
+    _, key = AuthToken.objects.create(user=request.user)
+    # Shown once: only the hash is stored.
+    messages.success(request, f"New API token (copy it now, it is not shown again): {key}")
+    return redirect(reverse("profile") + "#tokens")
+
+
+@login_required
+@require_POST
+def token_revoke(request, token_key):
+    deleted, _ = AuthToken.objects.filter(user=request.user, token_key=token_key).delete()
+    if not deleted:
+        raise Http404
+    messages.success(request, "API token revoked.")
+    return redirect(reverse("profile") + "#tokens")
 
 
 @login_required

@@ -265,3 +265,41 @@ def test_schema_and_docs_are_served(client, db):
 
     assert schema.status_code == 200 and b"/api/v1/costs/summary/" in schema.content
     assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
+
+
+class TestProfileTokens:
+    def test_create_shows_the_key_once_and_it_works(self, client, alice):
+        client.force_login(alice)
+
+        response = client.post("/profile/tokens/", follow=True)
+
+        page = response.content.decode()
+        key = page.split("it is not shown again): ")[1].split("<")[0].strip()
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        assert api.get("/api/v1/accounts/").status_code == 200
+        assert client.get("/profile/").content.decode().count(key) == 0
+
+    def test_revoke_stops_it_and_only_for_its_owner(self, client, alice, charlie, capsys):
+        from knox.models import AuthToken
+
+        key = token_for("alice", capsys)
+        token = AuthToken.objects.get(user=alice)
+        client.force_login(charlie)
+        assert client.post(f"/profile/tokens/{token.token_key}/revoke/").status_code == 404
+
+        client.force_login(alice)
+        client.post(f"/profile/tokens/{token.token_key}/revoke/")
+
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        assert api.get("/api/v1/accounts/").status_code == 401
+
+    def test_revoke_needs_post(self, client, alice, capsys):
+        from knox.models import AuthToken
+
+        token_for("alice", capsys)
+        client.force_login(alice)
+        token = AuthToken.objects.get(user=alice)
+
+        assert client.get(f"/profile/tokens/{token.token_key}/revoke/").status_code == 405
