@@ -4,7 +4,12 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import CloudAccountViewSet
 from alerts.api import AlertEventViewSet, BudgetViewSet
-from costs.api import CostRecordViewSet, InstanceViewSet, RecommendationViewSet
+from costs.api import (
+    CostRecordViewSet,
+    InstanceActionViewSet,
+    InstanceViewSet,
+    RecommendationViewSet,
+)
 
 router = DefaultRouter()
 router.register("accounts", CloudAccountViewSet, basename="account")
@@ -13,6 +18,7 @@ router.register("instances", InstanceViewSet, basename="instance")
 router.register("recommendations", RecommendationViewSet, basename="recommendation")
 router.register("budgets", BudgetViewSet, basename="budget")
 router.register("alerts", AlertEventViewSet, basename="alert")
+router.register("actions", InstanceActionViewSet, basename="action")
 
 urlpatterns = [
     path("v1/", include(router.urls)),

@@ -41,6 +41,9 @@ def _declared() -> list[ScheduleSpec]:
         ScheduleSpec(
             "send-alerts", "alerts.tasks.send_alerts_all", settings.ALERT_INTERVAL_MINUTES
         ),
+        ScheduleSpec(
+            "auto-stop", "costs.tasks.run_auto_stop_all", settings.AUTO_STOP_INTERVAL_MINUTES
+        ),
     ]
 
 

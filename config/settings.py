@@ -219,6 +219,7 @@ INVENTORY_INTERVAL_MINUTES = _read("INVENTORY_INTERVAL_MINUTES", env.int, 60)
 DETECTION_INTERVAL_MINUTES = _read("DETECTION_INTERVAL_MINUTES", env.int, 1440)
 BUDGET_INTERVAL_MINUTES = _read("BUDGET_INTERVAL_MINUTES", env.int, 60)
 ALERT_INTERVAL_MINUTES = _read("ALERT_INTERVAL_MINUTES", env.int, 15)
+AUTO_STOP_INTERVAL_MINUTES = _read("AUTO_STOP_INTERVAL_MINUTES", env.int, 60)
 
 # --- Background work (django-q2) ------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -1,12 +1,17 @@
 from django.contrib import admin
 
 from accounts.admin_tenancy import TenantScopedAdmin
+from accounts.models import CloudAccount, Role
+from costs.admin_actions import InstanceActionsMixin
 from costs.models import (
+    AutoStopNotice,
+    AutoStopPolicy,
     BillingImport,
     CostRecord,
     DetectionSettings,
     ElasticIP,
     Instance,
+    InstanceAction,
     Recommendation,
     SyncRun,
     Volume,
@@ -89,7 +94,7 @@ class BillingImportAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Instance)
-class InstanceAdmin(ReadOnlyAdmin):
+class InstanceAdmin(InstanceActionsMixin, ReadOnlyAdmin):
     list_display = [
         "__str__",
         "account",
@@ -109,6 +114,17 @@ class InstanceAdmin(ReadOnlyAdmin):
     ]
     list_select_related = ["account"]
     search_fields = ["instance_id", "name", "instance_type"]
+    actions = ["stop_selected", "start_selected"]
+
+    @admin.action(description="Stop selected instances")
+    def stop_selected(self, request, queryset):
+        items = [(i, None) for i in queryset.select_related("account__organization")]
+        return self.confirm_or_perform(request, "stop", queryset, items)
+
+    @admin.action(description="Start selected instances")
+    def start_selected(self, request, queryset):
+        items = [(i, None) for i in queryset.select_related("account__organization")]
+        return self.confirm_or_perform(request, "start", queryset, items)
 
 
 @admin.register(Volume)
@@ -136,7 +152,7 @@ class ElasticIPAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Recommendation)
-class RecommendationAdmin(ReadOnlyAdmin):
+class RecommendationAdmin(InstanceActionsMixin, ReadOnlyAdmin):
     list_display = [
         "summary",
         "kind",
@@ -155,6 +171,17 @@ class RecommendationAdmin(ReadOnlyAdmin):
     ]
     list_select_related = ["account"]
     search_fields = ["resource_id", "summary"]
+    actions = ["stop_selected", "start_selected"]
+
+    @admin.action(description="Stop selected instances (idle recommendations)")
+    def stop_selected(self, request, queryset):
+        items = self.idle_instances(queryset)
+        return self.confirm_or_perform(request, "stop", queryset, items)
+
+    @admin.action(description="Start selected instances (idle recommendations)")
+    def start_selected(self, request, queryset):
+        items = self.idle_instances(queryset)
+        return self.confirm_or_perform(request, "start", queryset, items)
 
 
 @admin.register(DetectionSettings)
@@ -168,3 +195,78 @@ class DetectionSettingsAdmin(TenantScopedAdmin):
         "rightsize_cpu_p95_percent",
         "protect_tag",
     ]
+
+
+@admin.register(InstanceAction)
+class InstanceActionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "requested_at",
+        "action",
+        "aws_instance_id",
+        "account",
+        "actor_label",
+        "result",
+        "error_code",
+        "message",
+    ]
+    list_filter = [
+        "result",
+        "action",
+        ("organization", admin.RelatedOnlyFieldListFilter),
+    ]
+    list_select_related = ["account"]
+    date_hierarchy = "requested_at"
+    search_fields = ["aws_instance_id", "actor_label", "message", "error_code"]
+    readonly_fields = [f.name for f in InstanceAction._meta.fields]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the audit trail is append-only
+
+
+@admin.register(AutoStopNotice)
+class AutoStopNoticeAdmin(ReadOnlyAdmin):
+    list_display = ["instance", "account", "status", "dry_run", "announced_at", "stop_after"]
+    list_filter = ["status", "dry_run"]
+    list_select_related = ["account", "instance"]
+    readonly_fields = [f.name for f in AutoStopNotice._meta.fields]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AutoStopPolicy)
+class AutoStopPolicyAdmin(TenantScopedAdmin):
+    """Turning auto-stop on is an account-level decision: organisation admins only."""
+
+    list_display = ["account", "enabled", "dry_run", "idle_days", "grace_hours", "updated_at"]
+    list_filter = ["enabled", "dry_run"]
+    list_select_related = ["account"]
+    fields = ["account", "enabled", "dry_run", "idle_days", "grace_hours"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "account":
+            # Narrower than TenantScopedAdmin's "the user's organisations": their admin ones.
+            kwargs["queryset"] = self.administered_accounts(request)
+            return admin.ModelAdmin.formfield_for_foreignkey(self, db_field, request, **kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["account"] if obj is not None else []
+
+    def administered_accounts(self, request):
+        accounts = CloudAccount.objects.for_user(request.user)
+        if request.user.is_superuser:
+            return accounts
+        return accounts.filter(
+            organization__memberships__user=request.user,
+            organization__memberships__role=Role.ADMIN,
+        )
+
+    def _administers(self, request, obj) -> bool:
+        return obj is None or obj.account.organization.user_has_role(request.user, Role.ADMIN)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._administers(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._administers(request, obj)

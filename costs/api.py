@@ -13,8 +13,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from accounts.models import Role
-from costs import summary
-from costs.models import CostRecord, Instance, Recommendation
+from costs import actions, summary
+from costs.models import CostRecord, Instance, InstanceAction, Recommendation
 from costs.recommendations import dismiss
 
 
@@ -147,6 +147,29 @@ class InstanceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ActionRequest(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    recommendation = serializers.IntegerField(required=False, min_value=1)
+
+
+class ActionResultSerializer(serializers.Serializer):
+    result = serializers.ChoiceField(choices=InstanceAction.Result.choices)
+    message = serializers.CharField()
+    error_code = serializers.CharField(allow_blank=True)
+    state = serializers.CharField(allow_blank=True)
+    action_id = serializers.IntegerField(allow_null=True)
+
+
+# HTTP status per result: refusals are the caller's problem, AWS failures a bad gateway.
+RESULT_STATUS = {
+    InstanceAction.Result.SUCCEEDED: 200,
+    InstanceAction.Result.NO_OP: 200,
+    InstanceAction.Result.DRY_RUN: 200,
+    InstanceAction.Result.REFUSED: 409,
+    InstanceAction.Result.FAILED: 502,
+}
+
+
 class InstanceViewSet(viewsets.ReadOnlyModelViewSet):
     """EC2 instances of your organisations' accounts (filters: state, verdict, region)."""
 
@@ -156,8 +179,102 @@ class InstanceViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return (
             Instance.objects.for_user(self.request.user)
-            .select_related("account")
+            .select_related("account__organization")
             .order_by("account_id", "instance_id")
+        )
+
+    def _act(self, request, perform):
+        instance = self.get_object()
+        body = ActionRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        reason = None
+        if body.validated_data.get("recommendation"):
+            reason = (
+                Recommendation.objects.for_user(request.user)
+                .filter(pk=body.validated_data["recommendation"], account=instance.account)
+                .first()
+            )
+            if reason is None:
+                raise serializers.ValidationError(
+                    {"recommendation": ["No such recommendation for this instance's account."]}
+                )
+        outcome = perform(
+            instance, actor=request.user, reason=reason, note=body.validated_data.get("reason", "")
+        )
+        if (
+            outcome.result == InstanceAction.Result.REFUSED
+            and not instance.account.organization.user_has_role(request.user, Role.OPERATOR)
+        ):
+            raise PermissionDenied(outcome.message)
+        data = {
+            "result": outcome.result,
+            "message": outcome.message,
+            "error_code": outcome.error_code,
+            "state": outcome.state,
+            "action_id": outcome.record.pk if outcome.record else None,
+        }
+        return Response(data, status=RESULT_STATUS.get(outcome.result, 200))
+
+    @extend_schema(
+        request=ActionRequest,
+        responses=dict.fromkeys((200, 409, 502), ActionResultSerializer),
+        description="Stop the instance: permission, protect tag and DryRun checks first; "
+        "every attempt is in actions/.",
+    )
+    @action(detail=True, methods=["post"])
+    def stop(self, request, pk=None):
+        return self._act(request, actions.stop_instance)
+
+    @extend_schema(
+        request=ActionRequest,
+        responses=dict.fromkeys((200, 409, 502), ActionResultSerializer),
+        description="Start the instance (same checks and audit as stop).",
+    )
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        return self._act(request, actions.start_instance)
+
+
+class InstanceActionSerializer(serializers.ModelSerializer):
+    account = serializers.CharField(source="account.account_id", read_only=True)
+    actor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = InstanceAction
+        fields = [
+            "id",
+            "account",
+            "aws_instance_id",
+            "region",
+            "action",
+            "actor",
+            "recommendation",
+            "reason",
+            "requested_at",
+            "finished_at",
+            "result",
+            "message",
+            "error_code",
+            "state_before",
+            "state_after",
+        ]
+        read_only_fields = fields
+
+    def get_actor(self, obj) -> str:
+        return obj.actor_label or (obj.actor.username if obj.actor else "")
+
+
+class InstanceActionViewSet(viewsets.ReadOnlyModelViewSet):
+    """The stop/start audit log (append-only; filters: action, result)."""
+
+    serializer_class = InstanceActionSerializer
+    filterset_fields = ["action", "result"]
+
+    def get_queryset(self):
+        return (
+            InstanceAction.objects.for_user(self.request.user)
+            .select_related("account", "actor")
+            .order_by("-requested_at", "-id")
         )
 
 

@@ -7,7 +7,8 @@ no other and a retry repeats only that account's work.
 from django_q.tasks import async_task
 
 from accounts.models import CloudAccount
-from costs import detection, explorer, inventory, utilization
+from costs import autostop, detection, explorer, inventory, utilization
+from costs.models import AutoStopPolicy
 
 
 def _account(pk: int) -> CloudAccount:
@@ -51,3 +52,19 @@ def collect_and_detect(account_pk: int) -> str:
 
 def collect_and_detect_all() -> int:
     return _fan_out("costs.tasks.collect_and_detect", "detection")
+
+
+def run_auto_stop(account_pk: int) -> str:
+    return autostop.run(_account(account_pk)).summary()
+
+
+def run_auto_stop_all() -> int:
+    """Fan out to the accounts that opted in; every other account is left alone."""
+    pks = list(
+        AutoStopPolicy.objects.filter(enabled=True, account__is_active=True).values_list(
+            "account_id", flat=True
+        )
+    )
+    for pk in pks:
+        async_task("costs.tasks.run_auto_stop", pk, group="auto-stop")
+    return len(pks)

@@ -1,21 +1,43 @@
 """A scripted-fault HTTP proxy in front of the emulator.
 
-Requests whose X-Amz-Target matches a scripted operation get the scripted AWS error (or
-answer) instead; everything else goes through to moto. boto3 talks to it over real HTTP, so
-botocore's own retry and error parsing run exactly as they would against AWS.
+Requests whose operation matches a scripted one get the scripted AWS error (or answer)
+instead; everything else goes through to moto. boto3 talks to it over real HTTP, so botocore's
+own retry and error parsing run exactly as they would against AWS.
+
+The operation comes from X-Amz-Target (JSON protocol: Cost Explorer, CloudWatch) or from the
+form body's Action (query protocol: EC2, STS); errors are answered in the caller's protocol.
+Every request is also recorded in arrival order (`requests`), so a test can assert what went
+over the wire and in which order, e.g. the DryRun StopInstances before the real one.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
+from xml.sax.saxutils import escape
 
 import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "content-encoding"}
+# The SigV4 credential scope names the service: Credential=AKID/20260101/us-east-1/ec2/...
+CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+
+
+@dataclass
+class SeenRequest:
+    service: str
+    operation: str
+    params: dict = field(default_factory=dict)  # query-protocol form fields, e.g. DryRun
+
+    @property
+    def dry_run(self) -> bool:
+        return self.params.get("DryRun", "").lower() == "true"
 
 
 class FaultProxy:
@@ -23,6 +45,7 @@ class FaultProxy:
         self.upstream = upstream
         self.scripts: dict[str, deque] = defaultdict(deque)
         self.calls: dict[str, int] = defaultdict(int)
+        self.requests: list[SeenRequest] = []
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -39,25 +62,53 @@ class FaultProxy:
         self._server.shutdown()
         self._thread.join()
 
-    def fail(self, operation: str, code: str, message: str = "", status: int = 400, times=1):
-        """The next TIMES calls of OPERATION (e.g. 'GetCostAndUsage') get this JSON error."""
+    def fail(
+        self, operation: str, code: str, message: str = "", status: int = 400, times=1, skip=0
+    ):
+        """The next TIMES calls of OPERATION (e.g. 'GetCostAndUsage') get this AWS error.
+
+        With SKIP, that many calls go through to the emulator first (e.g. skip=1 lets a
+        DryRun StopInstances through and fails the real one).
+        """
         body = {"__type": code, "message": message or code}
+        self.scripts[operation].extend([None] * skip)
         for _ in range(times):
             self.scripts[operation].append((status, body))
 
+    def seen(self, service: str) -> list[SeenRequest]:
+        """The requests SERVICE (e.g. 'ec2') received, in order."""
+        return [r for r in self.requests if r.service == service]
+
     def answer(self, operation: str, body: dict):
+        """The next call of OPERATION gets BODY (JSON-protocol operations only)."""
         self.scripts[operation].append((200, body))
 
     def _app(self, environ, start_response):
         request = Request(environ)
+        scope = CREDENTIAL_SCOPE.search(request.headers.get("Authorization", ""))
+        service = scope[1] if scope else ""
         target = request.headers.get("X-Amz-Target", "")
-        operation = target.rsplit(".", 1)[-1] if target else ""
+        params = {}
+        if target:
+            operation = target.rsplit(".", 1)[-1]
+        else:
+            params = dict(parse_qsl(request.get_data(as_text=True)))
+            operation = params.get("Action", "")
         self.calls[operation] += 1
-        if operation and self.scripts[operation]:
-            status, body = self.scripts[operation].popleft()
-            response = Response(
-                json.dumps(body), status=status, content_type="application/x-amz-json-1.1"
-            )
+        self.requests.append(SeenRequest(service, operation, params))
+        scripted = self.scripts[operation].popleft() if self.scripts[operation] else None
+        if scripted is not None:
+            status, body = scripted
+            if target or status == 200:
+                response = Response(
+                    json.dumps(body), status=status, content_type="application/x-amz-json-1.1"
+                )
+            else:
+                response = Response(
+                    query_error(service, body["__type"], body["message"]),
+                    status=status,
+                    content_type="text/xml",
+                )
             return response(environ, start_response)
         upstream = requests.request(
             request.method,
@@ -70,3 +121,17 @@ class FaultProxy:
         return Response(upstream.content, status=upstream.status_code, headers=headers)(
             environ, start_response
         )
+
+
+def query_error(service: str, code: str, message: str) -> str:
+    """An error body as the query-protocol services write it (EC2 has its own envelope)."""
+    error = f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
+    if service == "ec2":
+        return (
+            f"<Response><Errors><Error>{error}</Error></Errors>"
+            "<RequestID>fault-proxy</RequestID></Response>"
+        )
+    return (
+        f"<ErrorResponse><Error><Type>Sender</Type>{error}</Error>"
+        "<RequestId>fault-proxy</RequestId></ErrorResponse>"
+    )

@@ -4,7 +4,16 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from costs.models import CostRecord, DetectionSettings, Instance, Recommendation, SyncRun
+from costs.models import (
+    AutoStopNotice,
+    AutoStopPolicy,
+    CostRecord,
+    DetectionSettings,
+    Instance,
+    InstanceAction,
+    Recommendation,
+    SyncRun,
+)
 
 PAGES = [
     "admin:costs_costrecord_changelist",
@@ -15,6 +24,9 @@ PAGES = [
     "admin:costs_elasticip_changelist",
     "admin:costs_recommendation_changelist",
     "admin:costs_detectionsettings_changelist",
+    "admin:costs_instanceaction_changelist",
+    "admin:costs_autostoppolicy_changelist",
+    "admin:costs_autostopnotice_changelist",
 ]
 
 
@@ -28,7 +40,7 @@ def acme_rows(acme, acme_account):
         instance_type="m5.large",
         state="running",
     )
-    Recommendation.objects.create(
+    rec = Recommendation.objects.create(
         account=acme_account,
         kind=Recommendation.Kind.IDLE_INSTANCE,
         resource_id=instance.instance_id,
@@ -36,6 +48,24 @@ def acme_rows(acme, acme_account):
         summary="acme-secret-box is idle",
         action="Stop it",
         saving_basis=Recommendation.SavingBasis.PRICE_TABLE,
+    )
+    InstanceAction.objects.create(
+        organization=acme,
+        account=acme_account,
+        instance=instance,
+        aws_instance_id=instance.instance_id,
+        region="us-east-1",
+        action="stop",
+        actor_label="acme-secret-operator",
+        result=InstanceAction.Result.SUCCEEDED,
+    )
+    AutoStopPolicy.objects.create(account=acme_account, enabled=True)
+    AutoStopNotice.objects.create(
+        account=acme_account,
+        recommendation=rec,
+        instance=instance,
+        dry_run=True,
+        stop_after="2026-11-02T00:00:00Z",
     )
     CostRecord.objects.create(
         organization=acme,
