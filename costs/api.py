@@ -12,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from accounts.models import Role
+from accounts.models import Organization, Role
 from costs import actions, summary
 from costs.models import CostRecord, Instance, InstanceAction, Recommendation
 from costs.recommendations import dismiss
@@ -75,15 +75,6 @@ class CostFilter(django_filters.FilterSet):
         fields = ["account", "service", "region"]
 
 
-def _filtered(records, params: dict):
-    if params.get("account"):
-        records = records.filter(sub_account_id=params["account"])
-    for field in ("service", "region"):
-        if params.get(field):
-            records = records.filter(**{field: params[field]})
-    return records
-
-
 @extend_schema(
     parameters=[
         OpenApiParameter("start", str, description="YYYY-MM-DD, default 29 days before end"),
@@ -116,9 +107,14 @@ class CostRecordViewSet(viewsets.ReadOnlyModelViewSet):
         query = SummaryQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        records = _filtered(CostRecord.objects.for_user(request.user), params)
         window = summary.Window(params["start"], params["end"])
-        return Response(summary.summarize(records, window, params["group_by"]))
+        filters = {
+            "sub_account_id": params.get("account"),
+            "service": params.get("service"),
+            "region": params.get("region"),
+        }
+        organizations = Organization.objects.for_user(request.user)
+        return Response(summary.summarize(organizations, window, params["group_by"], filters))
 
 
 class InstanceSerializer(serializers.ModelSerializer):

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts import aws
 from accounts.connection import describe, error_code
+from costs import rollup
 from costs.models import CostMetric, CostRecord, CostSource, SyncRun
 
 logger = logging.getLogger(__name__)
@@ -209,6 +210,8 @@ def replace_days(account, days: set[date], rows: list[CostRow]) -> WriteResult:
         )
         if stored:
             CostRecord.objects.filter(pk__in=[r.pk for r in stored.values()]).delete()
+        if days and (to_insert or to_update or stored):
+            rollup.refresh(account.organization, min(days), max(days))
         result.inserted, result.updated, result.deleted = (
             len(to_insert),
             len(to_update),

@@ -42,6 +42,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import BinaryIO
 
 import pyarrow as pa
@@ -56,6 +57,7 @@ from django.utils import timezone
 from accounts import aws
 from accounts.models import CloudAccount, Organization
 
+from . import rollup
 from .models import BillingImport, CostMetric, CostRecord, CostSource
 
 logger = logging.getLogger(__name__)
@@ -780,7 +782,20 @@ def _replace(organization: Organization, scopes, records: pa.Table, tags: TagNum
             _copy_records(records)
         else:
             _create_records(records, tags)
+    _refresh_rollups(organization, by_period, records)
     return replaced
+
+
+def _refresh_rollups(organization: Organization, by_period: dict, records: pa.Table) -> None:
+    """Rollups of every day the import replaced or wrote."""
+    starts = [period for period, _ in by_period if period]
+    ends = [(period.replace(day=28) + timedelta(days=4)).replace(day=1) for period in starts]
+    if records.num_rows:
+        low, high = pc.min_max(records.column("usage_date")).values()
+        starts.append(low.as_py())
+        ends.append(high.as_py())
+    if starts:
+        rollup.refresh(organization, min(starts), max(ends))
 
 
 # --- The import ------------------------------------------------------------------------------

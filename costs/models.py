@@ -173,6 +173,40 @@ class CostRecord(models.Model):
         return f"{self.usage_date} {self.service} {self.amount} {self.currency}"
 
 
+class CostRollup(models.Model):
+    """Each day's spend per service, region and account, each cost counted once.
+
+    Written by costs/rollup.py whenever the store changes (Cost Explorer sync, billing import),
+    read by unfiltered cost summaries: a 30-day summary of a large store reads a few thousand
+    rollup rows instead of hundreds of thousands of cost records.
+    """
+
+    tenant_path = "organization"
+
+    class Dimension(models.TextChoices):
+        SERVICE = "service"
+        REGION = "region"
+        ACCOUNT = "account"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    usage_date = models.DateField()
+    dimension = models.CharField(max_length=8, choices=Dimension.choices)
+    key = models.CharField(max_length=255, blank=True)
+    amount = models.DecimalField(max_digits=24, decimal_places=10)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "dimension", "usage_date", "key"], name="unique_rollup"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.usage_date} {self.dimension}={self.key} {self.amount}"
+
+
 class SyncRun(models.Model):
     """One Cost Explorer sync of one account, with its window and its bill ($0.01/request)."""
 

@@ -59,6 +59,24 @@ def totals(records, window: Window, group_by: str) -> dict[str, Decimal]:
     return {_key(row[field]): row["amount"] for row in grouped}
 
 
+def rollup_totals(organizations, window: Window, group_by: str) -> dict[str, Decimal]:
+    """The same totals from CostRollup (no account/service/region filter)."""
+    from costs.models import CostRollup
+
+    dimension = group_by if group_by in ("service", "region", "account") else "service"
+    rows = CostRollup.objects.filter(
+        organization__in=organizations,
+        dimension=dimension,
+        usage_date__gte=window.start,
+        usage_date__lte=window.end,
+    )
+    field = {"day": "usage_date", "month": "month"}.get(group_by, "key")
+    if group_by == "month":
+        rows = rows.annotate(month=TruncMonth("usage_date"))
+    grouped = rows.values(field).annotate(amount=Sum("amount")).order_by()
+    return {_key(row[field]): row["amount"] for row in grouped}
+
+
 CENT = Decimal("0.01")
 
 
@@ -73,12 +91,23 @@ def _key(value) -> str:
     return value or ""
 
 
-def summarize(records, window: Window, group_by: str) -> dict:
-    """RECORDS: an already scoped and filtered CostRecord queryset (one currency: USD)."""
-    records = records.filter(currency="USD")
-    current = totals(records, window, group_by)
+def summarize(organizations, window: Window, group_by: str, filters: dict | None = None) -> dict:
+    """Totals for ORGANIZATIONS (already the caller's), USD, optionally filtered.
+
+    Unfiltered summaries read the daily rollups (costs/rollup.py); a filter on account,
+    service or region reads the cost records themselves.
+    """
+    filters = {k: v for k, v in (filters or {}).items() if v}
     previous_window = window.previous()
-    previous = totals(records, previous_window, group_by)
+    if filters:
+        records = CostRecord.objects.filter(
+            organization__in=organizations, currency="USD", **filters
+        )
+        current = totals(records, window, group_by)
+        previous = totals(records, previous_window, group_by)
+    else:
+        current = rollup_totals(organizations, window, group_by)
+        previous = rollup_totals(organizations, previous_window, group_by)
     groups = []
     for key in sorted(current, key=lambda k: (-current[k], k)):
         before = previous.get(key)
@@ -88,8 +117,8 @@ def summarize(records, window: Window, group_by: str) -> dict:
         groups.append(
             {
                 "key": key,
-                "amount": current[key],
-                "previous_amount": before,
+                "amount": money(current[key]),
+                "previous_amount": money(before),
                 "change_percent": change,
             }
         )

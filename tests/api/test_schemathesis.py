@@ -9,7 +9,9 @@ from decimal import Decimal
 import pytest
 import schemathesis
 from django.core.management import call_command
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -22,7 +24,19 @@ from costs.models import CostRecord, Recommendation
 
 
 @pytest.fixture
-def api_schema(db, settings, alice, charlie, acme_account, globex):
+def keep_test_connection():
+    """Requests made straight to the WSGI app would close the test's database connection
+    (Django closes connections whose autocommit differs at request end, and a test runs in a
+    transaction); Django's own test client detaches the same handler."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_schema(db, keep_test_connection, settings, alice, charlie, acme_account, globex):
     settings.ALLOWED_HOSTS = ["localhost", "testserver"]
     theirs = CloudAccount.objects.create(
         organization=globex,

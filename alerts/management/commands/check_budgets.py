@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
+from accounts.management.selection import organizations
 from alerts import delivery, rules
-from alerts.management.selection import organizations
 
 
 class Command(BaseCommand):
