@@ -12,7 +12,6 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from accounts import aws as aws_module
-from accounts.models import Membership
 from costs import actions
 from costs.models import Instance, InstanceAction, Recommendation
 from tests.costs.fleet import AMI, PROTECT, ec2_calls, ec2_client, launch, state_in_aws, synced
@@ -26,19 +25,8 @@ DRY_RUN_THEN_STOP = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def fresh_credentials():
-    # The emulator is reset per test; credentials cached from the last one would not exist.
-    aws_module.clear_credential_cache()
-    yield
-    aws_module.clear_credential_cache()
-
-
-@pytest.fixture
-def olivia(django_user_model, acme):
-    user = django_user_model.objects.create_user("olivia", email="olivia@example.com")
-    Membership.objects.create(user=user, organization=acme, role="operator")
-    return user
+# The emulator is reset per test; credentials cached from the last one would not exist.
+pytestmark = pytest.mark.usefixtures("fresh_credentials")
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django_q.conf import Conf
 
 from accounts import aws as aws_module
-from accounts.models import Membership, Profile
+from accounts.models import Profile
 from costs import actions, autostop, tasks
 from costs.models import AutoStopNotice, AutoStopPolicy, InstanceAction, Recommendation
 from costs.recommendations import dismiss
@@ -29,18 +29,8 @@ NOW = timezone.now()
 DAY = timedelta(days=1)
 
 
-@pytest.fixture(autouse=True)
-def fresh_credentials():
-    aws_module.clear_credential_cache()
-    yield
-    aws_module.clear_credential_cache()
-
-
-@pytest.fixture
-def olivia(django_user_model, acme):
-    user = django_user_model.objects.create_user("olivia", email="olivia@example.com")
-    Membership.objects.create(user=user, organization=acme, role="operator")
-    return user
+# The emulator is reset per test; credentials cached from the last one would not exist.
+pytestmark = pytest.mark.usefixtures("fresh_credentials")
 
 
 @pytest.fixture
