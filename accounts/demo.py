@@ -1004,7 +1004,7 @@ def register_demo_organization() -> dict:
     return registered
 
 
-DEMO_BUDGET_USD = 500
+DEMO_BUDGET_USD = 4000
 
 
 def _demo_budget(organization) -> None:

@@ -157,7 +157,7 @@ def deliver(event_id: int, now=None) -> str | None:
             event.status, event.sent_at, event.error = Status.SENT, timezone.now(), ""
     event.updated_at = timezone.now()
     event.save(update_fields=["status", "sent_at", "error", "updated_at"])
-    return event.status
+    return str(event.status)
 
 
 def deliver_pending(organization=None) -> dict[str, int]:

@@ -68,9 +68,9 @@ def budget_alerts(organization, today: date) -> list[Alert]:
                     f"Budget {budget.name}: {threshold.percent}% "
                     f"{'reached' if basis == 'actual' else 'forecast'} ({scope})",
                     [
-                        f"{scope} has {what} {usd(value)} in {month_start:%B %Y}, "
-                        f"{threshold.percent}% of the {usd(budget.monthly_amount)} budget is "
-                        f"{usd(limit)}.",
+                        f"{scope} has {what} {usd(value)} in {month_start:%B %Y}: past "
+                        f"{threshold.percent}% ({usd(limit)}) of its {usd(budget.monthly_amount)} "
+                        "budget.",
                     ],
                     {
                         "budget": budget.name,
