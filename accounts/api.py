@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from rest_framework import serializers, viewsets
+from rest_framework.exceptions import PermissionDenied
 
-from accounts.models import CloudAccount
+from accounts.models import CloudAccount, Role
+
+
+def require_operator(organization, user) -> None:
+    """Changes need an operator or admin of the object's organisation (reading does not)."""
+    if not organization.user_has_role(user, Role.OPERATOR):
+        raise PermissionDenied("Only an operator or admin of the organisation can do that.")
 
 
 class CloudAccountSerializer(serializers.ModelSerializer):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from rest_framework import serializers, viewsets
-from rest_framework.exceptions import PermissionDenied
 
-from accounts.models import CloudAccount, Organization, Role
+from accounts.api import require_operator
+from accounts.models import CloudAccount, Organization
 from alerts.models import AlertEvent, Budget, BudgetThreshold
 
 
@@ -39,25 +39,20 @@ class BudgetSerializer(serializers.ModelSerializer):
             self.fields["account"].queryset = CloudAccount.objects.for_user(request.user)
 
     def validate(self, attrs):
-        organization = attrs.get("organization") or getattr(self.instance, "organization", None)
-        if not organization.user_has_role(self.context["request"].user, Role.OPERATOR):
-            raise PermissionDenied("Only an operator or admin of the organisation can do that.")
-        account = attrs.get("account", getattr(self.instance, "account", None))
-        if account is not None and account.organization_id != organization.pk:
-            raise serializers.ValidationError(
-                {"account": ["That account is in another organisation."]}
-            )
+        organization = attrs.get("organization") or self.instance.organization
+        require_operator(organization, self.context["request"].user)
         percents = [(t["percent"], t["basis"]) for t in attrs.get("thresholds", [])]
         if len(percents) != len(set(percents)):
             raise serializers.ValidationError({"thresholds": ["Each threshold only once."]})
-        for t in attrs.get("thresholds", []):
-            if not 1 <= t["percent"] <= 1000:
-                raise serializers.ValidationError({"thresholds": ["percent is 1 to 1000."]})
-        name_taken = Budget.objects.filter(organization=organization, name=attrs.get("name"))
-        if self.instance is not None:
-            name_taken = name_taken.exclude(pk=self.instance.pk)
-        if "name" in attrs and name_taken.exists():
-            raise serializers.ValidationError({"name": ["A budget with this name exists."]})
+        # The model's own rules: the account's organisation, one budget name per organisation.
+        candidate = Budget(
+            pk=getattr(self.instance, "pk", None),
+            organization=organization,
+            account=attrs.get("account", getattr(self.instance, "account", None)),
+            name=attrs.get("name", getattr(self.instance, "name", "")),
+        )
+        candidate.clean()
+        candidate.validate_constraints()
         return attrs
 
     def _save_thresholds(self, budget, thresholds):
@@ -95,8 +90,7 @@ class BudgetViewSet(viewsets.ModelViewSet):
         )
 
     def perform_destroy(self, instance):
-        if not instance.organization.user_has_role(self.request.user, Role.OPERATOR):
-            raise PermissionDenied("Only an operator or admin of the organisation can do that.")
+        require_operator(instance.organization, self.request.user)
         instance.delete()
 
 

@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from accounts.api import require_operator
 from accounts.models import Organization, Role
 from costs import actions, summary
 from costs.models import CostRecord, Instance, InstanceAction, Recommendation
@@ -331,8 +332,7 @@ class RecommendationViewSet(
 
     def _operable(self):
         rec = self.get_object()
-        if not rec.account.organization.user_has_role(self.request.user, Role.OPERATOR):
-            raise PermissionDenied("Only an operator or admin of the organisation can do that.")
+        require_operator(rec.account.organization, self.request.user)
         return rec
 
     @extend_schema(request=DismissSerializer, responses=RecommendationSerializer)

@@ -279,6 +279,15 @@ class TestBudgets:
         assert response.status_code == 400
         assert "organization" in response.json()["error"]["fields"]
 
+    def test_a_second_budget_with_the_same_name_is_400(self, api, acme):
+        body = {"organization": "acme", "name": "Total", "monthly_amount": "10"}
+        assert api.post("/api/v1/budgets/", body, format="json").status_code == 201
+
+        response = api.post("/api/v1/budgets/", body, format="json")
+
+        assert response.status_code == 400
+        assert Budget.objects.count() == 1
+
     @pytest.mark.parametrize("amount", ["-5", "0", "abc", "1e400"])
     def test_bad_amounts_are_400(self, api, acme, amount):
         response = api.post(
