@@ -13,7 +13,8 @@ from decimal import Decimal
 from django.db.models import Exists, OuterRef, Q, Sum
 from django.db.models.functions import TruncMonth
 
-from costs.models import CostRecord, CostSource
+from costs import savings
+from costs.models import CostRecord, CostRollup, CostSource
 
 GROUPS = {
     "service": "service",
@@ -50,39 +51,29 @@ def counted_once(records):
     return records.primary().filter(Q(source=CostSource.FOCUS) | ~Exists(exported))
 
 
-def totals(records, window: Window, group_by: str) -> dict[str, Decimal]:
-    rows = counted_once(records).filter(usage_date__gte=window.start, usage_date__lte=window.end)
-    field = GROUPS[group_by]
+def _grouped(rows, window: Window, field: str, group_by: str) -> dict[str, Decimal]:
+    rows = rows.filter(usage_date__gte=window.start, usage_date__lte=window.end)
     if group_by == "month":
         rows = rows.annotate(month=TruncMonth("usage_date"))
     grouped = rows.values(field).annotate(amount=Sum("amount")).order_by()
     return {_key(row[field]): row["amount"] for row in grouped}
+
+
+def totals(records, window: Window, group_by: str) -> dict[str, Decimal]:
+    return _grouped(counted_once(records), window, GROUPS[group_by], group_by)
 
 
 def rollup_totals(organizations, window: Window, group_by: str) -> dict[str, Decimal]:
     """The same totals from CostRollup (no account/service/region filter)."""
-    from costs.models import CostRollup
-
     dimension = group_by if group_by in ("service", "region", "account") else "service"
-    rows = CostRollup.objects.filter(
-        organization__in=organizations,
-        dimension=dimension,
-        usage_date__gte=window.start,
-        usage_date__lte=window.end,
-    )
+    rows = CostRollup.objects.filter(organization__in=organizations, dimension=dimension)
     field = {"day": "usage_date", "month": "month"}.get(group_by, "key")
-    if group_by == "month":
-        rows = rows.annotate(month=TruncMonth("usage_date"))
-    grouped = rows.values(field).annotate(amount=Sum("amount")).order_by()
-    return {_key(row[field]): row["amount"] for row in grouped}
-
-
-CENT = Decimal("0.01")
+    return _grouped(rows, window, field, group_by)
 
 
 def money(amount: Decimal | None) -> str | None:
     """Amounts as strings with cents: JSON numbers are floats and money is not."""
-    return None if amount is None else str(amount.quantize(CENT))
+    return None if amount is None else savings.money(amount)
 
 
 def _key(value) -> str:
