@@ -89,6 +89,20 @@ def acme_account(acme):
 
 
 @pytest.fixture
+def globex_account(globex):
+    """An AWS account of the other organisation."""
+    from accounts.models import CloudAccount
+
+    return CloudAccount.objects.create(
+        organization=globex,
+        name="Globex production",
+        account_id="999999999999",
+        role_arn="arn:aws:iam::999999999999:role/SpendlensAccess",
+        regions=["us-east-1"],
+    )
+
+
+@pytest.fixture
 def aws_faults(aws, settings, monkeypatch):
     """The emulator behind a proxy that injects scripted AWS errors (see tests/aws_faults.py)."""
     from accounts import aws as aws_module

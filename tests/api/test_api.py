@@ -80,15 +80,8 @@ class TestAuth:
 
 
 class TestScoping:
-    def test_lists_show_only_the_callers_organisations(self, api, acme_account, charlie, globex):
-        from accounts.models import CloudAccount
-
-        theirs = CloudAccount.objects.create(
-            organization=globex,
-            account_id="999999999999",
-            role_arn="arn:aws:iam::999999999999:role/SpendlensAccess",
-            regions=["us-east-1"],
-        )
+    def test_lists_show_only_the_callers_organisations(self, api, acme_account, globex_account):
+        theirs = globex_account
         rec(theirs, "i-0theirs")
         mine = rec(acme_account)
 
@@ -98,15 +91,8 @@ class TestScoping:
         assert [a["account_id"] for a in accounts] == ["111111111111"]
         assert [r["id"] for r in recs] == [mine.pk]
 
-    def test_another_organisations_object_is_a_404(self, api, globex):
-        from accounts.models import CloudAccount
-
-        theirs = CloudAccount.objects.create(
-            organization=globex,
-            account_id="999999999999",
-            role_arn="arn:aws:iam::999999999999:role/SpendlensAccess",
-            regions=["us-east-1"],
-        )
+    def test_another_organisations_object_is_a_404(self, api, globex_account):
+        theirs = globex_account
         other = rec(theirs)
 
         for url in (

@@ -19,7 +19,6 @@ from schemathesis.checks import (
     response_schema_conformance,
 )
 
-from accounts.models import CloudAccount
 from costs.models import CostRecord, Recommendation
 
 
@@ -36,15 +35,9 @@ def keep_test_connection():
 
 
 @pytest.fixture
-def api_schema(db, keep_test_connection, settings, alice, charlie, acme_account, globex):
+def api_schema(db, keep_test_connection, settings, alice, charlie, acme_account, globex_account):
     settings.ALLOWED_HOSTS = ["localhost", "testserver"]
-    theirs = CloudAccount.objects.create(
-        organization=globex,
-        account_id="999999999999",
-        role_arn="arn:aws:iam::999999999999:role/SpendlensAccess",
-        regions=["us-east-1"],
-    )
-    for account in (acme_account, theirs):
+    for account in (acme_account, globex_account):
         Recommendation.objects.create(
             account=account,
             kind="idle_instance",

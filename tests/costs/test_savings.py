@@ -6,7 +6,6 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.models import CloudAccount
 from costs import savings
 from costs.models import CostRecord, ElasticIP, Instance, Recommendation, Volume
 
@@ -109,14 +108,8 @@ class TestBilledMonthlyCost:
 
         assert savings.billed_monthly_cost(acme_account, "i-0abc", TODAY) == Decimal("3.10")
 
-    def test_another_accounts_costs_are_not_this_resources(self, acme_account, globex):
-        other = CloudAccount.objects.create(
-            organization=globex,
-            account_id="999999999999",
-            role_arn="arn:aws:iam::999999999999:role/SpendlensAccess",
-            regions=["us-east-1"],
-        )
-        cost(other, "i-0abc", "8.00")
+    def test_another_accounts_costs_are_not_this_resources(self, acme_account, globex_account):
+        cost(globex_account, "i-0abc", "8.00")
 
         assert savings.billed_monthly_cost(acme_account, "i-0abc", TODAY) is None
 
