@@ -11,6 +11,9 @@ from costs.api import (
     RecommendationViewSet,
 )
 
+# Namespaced as "api": the router's names (instance-list, ...) must not shadow the dashboard's.
+app_name = "api"
+
 router = DefaultRouter()
 router.register("accounts", CloudAccountViewSet, basename="account")
 router.register("costs", CostRecordViewSet, basename="cost")
@@ -23,5 +26,5 @@ router.register("actions", InstanceActionViewSet, basename="action")
 urlpatterns = [
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="swagger-ui"),
 ]

@@ -55,7 +55,7 @@ for origin in CSRF_TRUSTED_ORIGINS:
         )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.SpendlensAdminConfig",  # django.contrib.admin with the overview index
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -186,6 +186,18 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Spendlens <spendlens
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Links in e-mails point here (the public URL of this deployment).
 SITE_URL = _read("SITE_URL", env.url, "http://localhost:8000").geturl()
+
+
+# --- Monitoring links (the dashboard's Monitoring page; empty = not deployed) ----------------
+def _link(name: str) -> str:
+    url = _read(name, env.url, "")
+    if url.geturl() and (url.scheme not in ("http", "https") or not url.netloc):
+        raise ImproperlyConfigured(f"{name} must be an http(s) URL, got {url.geturl()!r}")
+    return url.geturl()
+
+
+GRAFANA_URL = _link("GRAFANA_URL")
+PROMETHEUS_URL = _link("PROMETHEUS_URL")
 
 # --- AWS ------------------------------------------------------------------------------------
 # One endpoint override for every boto3 client: unset in production, the emulator locally.

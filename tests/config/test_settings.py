@@ -38,6 +38,7 @@ def run_check(extra_env, *args):
         ({"DEBUG": "1", "REDIS_URL": "localhost:6379"}, "REDIS_URL must be a redis:// URL"),
         ({"DEBUG": "1", "CSRF_TRUSTED_ORIGINS": "example.com"}, "CSRF_TRUSTED_ORIGINS"),
         ({"DEBUG": "maybe"}, "DEBUG"),
+        ({"DEBUG": "1", "GRAFANA_URL": "grafana.internal"}, "GRAFANA_URL must be an http(s) URL"),
     ],
 )
 def test_misconfiguration_stops_start_naming_the_variable(env, message):
