@@ -67,6 +67,13 @@ def test_dashboard_chart_and_stopping_an_idle_instance(page):
     assert box.state == "stopped"
     assert InstanceAction.objects.get(instance=box).result == InstanceAction.Result.SUCCEEDED
 
+    # On a phone the page reflows: nothing wider than the screen but the tables' own scroll.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/")
+    drawn_chart(page, "30")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "dashboard-phone")
+
 
 def test_admin_index_chart_and_stop_action_through_its_confirmation(page):
     log_in(page, "ada", next_url="/admin/")
