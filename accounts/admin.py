@@ -1,11 +1,19 @@
+"""Organisations, their members and the AWS accounts they connect."""
+
 from django.contrib import admin, messages
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts import onboarding
+from accounts.admin_filters import OrganizationFilter
 from accounts.admin_tenancy import TenantScopedAdmin
 from accounts.connection import check_connection
 from accounts.models import CloudAccount, Membership, Organization, Profile, Role
+from config.admin_display import EMPTY, money
+from costs.models import Recommendation
+
+OPEN = Q(recommendations__status=Recommendation.Status.OPEN)
 
 
 class MembershipInline(admin.TabularInline):
@@ -16,19 +24,38 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(TenantScopedAdmin):
-    list_display = ["name", "slug", "created_at"]
+    list_display = ["name", "slug", "members", "accounts", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
+
+    def get_queryset(self, request):
+        # Two multi-valued joins multiply each other's rows: hence distinct counts.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                member_count=Count("memberships", distinct=True),
+                account_count=Count("cloud_accounts", distinct=True),
+            )
+        )
+
+    @admin.display(description="members", ordering="member_count")
+    def members(self, obj):
+        return obj.member_count
+
+    @admin.display(description="AWS accounts", ordering="account_count")
+    def accounts(self, obj):
+        return obj.account_count
 
 
 @admin.register(Membership)
 class MembershipAdmin(TenantScopedAdmin):
     list_display = ["user", "organization", "role", "created_at"]
-    list_filter = ["role", ("organization", admin.RelatedOnlyFieldListFilter)]
-    list_select_related = ["user", ("organization", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["role", OrganizationFilter]
+    list_select_related = ["user", "organization"]
     search_fields = ["user__username", "user__email", "organization__name"]
-    autocomplete_fields = ["user"]
+    autocomplete_fields = ["user", "organization"]
 
 
 @admin.register(Profile)
@@ -51,16 +78,19 @@ class ProfileAdmin(admin.ModelAdmin):
 class CloudAccountAdmin(TenantScopedAdmin):
     list_display = [
         "__str__",
-        "account_id",
         "organization",
         "region_list",
         "is_active",
         "last_synced_at",
         "error_flag",
+        "open_recommendations",
+        "open_saving_money",
     ]
-    list_filter = ["is_active", ("organization", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["is_active", "is_management", OrganizationFilter]
     list_select_related = ["organization"]
     search_fields = ["name", "account_id", "role_arn"]
+    search_help_text = "Account name, 12-digit account ID or role ARN."
+    autocomplete_fields = ["organization"]
     readonly_fields = [
         "external_id",
         "last_synced_at",
@@ -95,13 +125,32 @@ class CloudAccountAdmin(TenantScopedAdmin):
     ]
     actions = ["test_connection"]
 
+    def get_queryset(self, request):
+        # One join (recommendations) per row, so the sum and the count agree.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                open_count=Count("recommendations", filter=OPEN),
+                open_saving=Sum("recommendations__monthly_saving", filter=OPEN),
+            )
+        )
+
     @admin.display(description="regions")
     def region_list(self, obj):
-        return ", ".join(obj.regions)
+        return ", ".join(obj.regions) or EMPTY
 
-    @admin.display(description="error", boolean=True)
+    @admin.display(description="connection OK", boolean=True)
     def error_flag(self, obj):
         return not obj.last_error
+
+    @admin.display(description="open recommendations", ordering="open_count")
+    def open_recommendations(self, obj):
+        return obj.open_count
+
+    @admin.display(description="possible saving", ordering="open_saving")
+    def open_saving_money(self, obj):
+        return money(obj.open_saving, per="/month") if obj.open_count else EMPTY
 
     @admin.display(description="trust policy")
     def trust_policy(self, obj):

@@ -7,6 +7,7 @@ from rest_framework import serializers, viewsets
 from accounts.api import require_operator
 from accounts.models import CloudAccount, Organization
 from alerts.models import AlertEvent, Budget, BudgetThreshold
+from config.api import SlugRelatedField
 
 
 class ThresholdSerializer(serializers.ModelSerializer):
@@ -16,10 +17,8 @@ class ThresholdSerializer(serializers.ModelSerializer):
 
 
 class BudgetSerializer(serializers.ModelSerializer):
-    organization = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Organization.objects.none()
-    )
-    account = serializers.SlugRelatedField(
+    organization = SlugRelatedField(slug_field="slug", queryset=Organization.objects.none())
+    account = SlugRelatedField(
         slug_field="account_id",
         queryset=CloudAccount.objects.none(),
         required=False,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, pagination
+from rest_framework import exceptions, pagination, serializers
 from rest_framework.views import exception_handler as drf_exception_handler
 
 MAX_PAGE_SIZE = 500
@@ -57,3 +57,13 @@ def exception_handler(exc, context):
         error["message"] = str(exc.detail) if hasattr(exc, "detail") else str(exc)
     response.data = {"error": error}
     return response
+
+
+class SlugRelatedField(serializers.SlugRelatedField):
+    """DRF's SlugRelatedField, but a NUL character is a 400: PostgreSQL cannot even compare one
+    (DataError, a 500), and CharField's own ProhibitNullCharactersValidator does not apply here."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            raise serializers.ValidationError("Null characters are not allowed.")
+        return super().to_internal_value(data)

@@ -1,272 +1,196 @@
+"""The operator's pages over the cost store; the inventory's and the recommendations' pages
+live in costs/admin_inventory.py and costs/admin_recommendations.py, registered from here.
+
+Every list is one query for its rows plus a constant few (filters, the user's permissions):
+related rows come through list_select_related, per-instance figures through annotations or a
+prefetch, never a query per row (tests/admin pins the counts). Money reads $1,234.56 and
+anything unknown an em dash (config/admin_display.py).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
 from django.contrib import admin
 
-from accounts.admin_tenancy import TenantScopedAdmin
-from accounts.models import CloudAccount, Role
-from costs.admin_actions import InstanceActionsMixin
-from costs.models import (
-    AutoStopNotice,
-    AutoStopPolicy,
-    BillingImport,
-    CostRecord,
-    DetectionSettings,
-    ElasticIP,
-    Instance,
-    InstanceAction,
-    Recommendation,
-    SyncRun,
-    Volume,
+from accounts.admin_filters import AccountFilter, AccountOrganizationFilter, OrganizationFilter
+from accounts.admin_tenancy import ReadOnlyAdmin
+from config.admin_display import (
+    EMPTY,
+    account_column,
+    account_link,
+    duration,
+    evidence_table,
+    money,
 )
+from config.paginators import EstimatedCountPaginator
+from costs import admin_inventory, admin_recommendations  # noqa: F401 (they register pages)
+from costs.admin_filters import RegionFilter, ServiceFilter
+from costs.models import BillingImport, CostRecord, SyncRun
 
-
-class ReadOnlyAdmin(TenantScopedAdmin):
-    """Records written by the system: browsable, never edited by hand."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+# --- Cost store --------------------------------------------------------------------------------
 
 
 @admin.register(SyncRun)
 class SyncRunAdmin(ReadOnlyAdmin):
     list_display = [
-        "account",
-        "status",
         "started_at",
-        "duration",
-        "window_start",
-        "window_end",
+        account_column,
+        "status",
+        "took",
+        "window",
         "requests_made",
-        "request_cost_usd",
+        "request_cost_money",
         "rows_inserted",
         "rows_updated",
         "rows_deleted",
     ]
-    list_filter = ["status", ("account__organization", admin.RelatedOnlyFieldListFilter)]
-    list_select_related = ["account", "account__organization"]
+    list_filter = ["status", AccountFilter, AccountOrganizationFilter]
+    list_select_related = ["account"]
+    show_full_result_count = False  # a history that only grows: one COUNT(*) is enough
     date_hierarchy = "started_at"
     search_fields = ["account__account_id", "account__name", "error"]
+    search_help_text = "AWS account ID or name, or words of the error."
+    fields = [
+        "account",
+        "status",
+        ("started_at", "finished_at", "took"),
+        ("window_start", "window_end"),
+        ("requests_made", "request_cost_money"),
+        ("rows_inserted", "rows_updated", "rows_deleted"),
+        "error",
+    ]
+    readonly_fields = ["took", "request_cost_money"]
 
-    @admin.display(description="request cost (USD)")
-    def request_cost_usd(self, obj):
-        return f"${obj.request_cost:.2f}"
+    @admin.display(description="took")
+    def took(self, obj):
+        return duration(obj.duration) if obj.finished_at else "still running"
+
+    @admin.display(description="window")
+    def window(self, obj):
+        if not obj.window_start:
+            return EMPTY
+        # window_end is exclusive; people read the last day covered.
+        return f"{obj.window_start} → {obj.window_end - timedelta(days=1)}"
+
+    @admin.display(description="request cost", ordering="requests_made")
+    def request_cost_money(self, obj):
+        return money(obj.request_cost)
 
 
 @admin.register(CostRecord)
 class CostRecordAdmin(ReadOnlyAdmin):
+    """The biggest table: no COUNT(*), no DISTINCT over it, no sort of it by default."""
+
     list_display = [
         "usage_date",
-        "provider",
-        "sub_account_id",
+        "sub_account",
         "service",
-        "region",
-        "metric",
-        "amount",
-        "currency",
-        "estimated",
-        "source",
+        "region_shown",
+        "usage_type",
+        "resource",
+        "metric_shown",
+        "amount_money",
+        "estimated_shown",
     ]
-    list_filter = ["source", "metric", "estimated", "provider"]
+    list_filter = [
+        AccountFilter,
+        ServiceFilter,
+        RegionFilter,
+        "source",
+        "metric",
+        "estimated",
+        OrganizationFilter,
+    ]
     list_select_related = ["account"]
-    date_hierarchy = "usage_date"
-    search_fields = ["service", "sub_account_id", "resource_id"]
-    # The cost table is the biggest in the database: never COUNT(*) it for the paginator.
-    show_full_result_count = False
+    date_hierarchy = "usage_date"  # its links come from rollups: costrecord/change_list.html
+    search_fields = ["resource_id", "usage_type", "service", "=sub_account_id"]
+    search_help_text = "Part of a resource ID or ARN, usage type or service; or a sub-account ID."
+    # Newest written first: a walk down the primary key stops after one page, where ordering
+    # by usage date would sort every row of the organisation. The column headers still sort.
+    ordering = ["-pk"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False  # the unfiltered COUNT(*) Django would run besides
     list_per_page = 100
+    fieldsets = [
+        (None, {"fields": ["usage_date", "amount_money", "metric", "source", "estimated"]}),
+        (
+            "What",
+            {
+                "fields": [
+                    "organization",
+                    "account",
+                    ("provider", "sub_account_id"),
+                    ("service", "region"),
+                    "resource_id",
+                    ("usage_type", "charge_category"),
+                    "tags_shown",
+                ]
+            },
+        ),
+        ("From", {"fields": ["billing_import", "billing_period"]}),
+    ]
+    readonly_fields = ["amount_money", "tags_shown"]
+
+    @admin.display(description="account", ordering="sub_account_id")
+    def sub_account(self, obj):
+        if obj.account_id is None:
+            return obj.sub_account_id  # billed in the export, not connected to Spendlens
+        return account_link(obj.account)
+
+    @admin.display(description="region", ordering="region")
+    def region_shown(self, obj):
+        return obj.region or EMPTY
+
+    @admin.display(description="resource", ordering="resource_id")
+    def resource(self, obj):
+        return obj.resource_id or EMPTY
+
+    @admin.display(description="metric", ordering="metric")
+    def metric_shown(self, obj):
+        return obj.metric  # the short name: the choice labels would wrap every row
+
+    @admin.display(description="estimated")
+    def estimated_shown(self, obj):
+        return "estimated" if obj.estimated else ""  # only the exception is worth a mark
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_money(self, obj):
+        return money(obj.amount, obj.currency)
+
+    @admin.display(description="tags")
+    def tags_shown(self, obj):
+        return evidence_table(obj.tags) if obj.tags else EMPTY
 
 
 @admin.register(BillingImport)
 class BillingImportAdmin(ReadOnlyAdmin):
     list_display = [
+        "started_at",
         "uri",
         "organization",
         "status",
-        "started_at",
+        "took",
         "rows_read",
         "rows_rejected",
         "records_written",
         "records_replaced",
     ]
-    list_filter = ["status", ("organization", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["status", OrganizationFilter]
     list_select_related = ["organization"]
-    readonly_fields = [f.name for f in BillingImport._meta.fields]
+    date_hierarchy = "started_at"
+    search_fields = ["uri", "error"]
+    readonly_fields = ["took", "reject_reasons_shown", "rejects_shown"]
+    exclude = ["reject_reasons", "rejects"]
 
+    @admin.display(description="took")
+    def took(self, obj):
+        return duration(obj.finished_at - obj.started_at) if obj.finished_at else EMPTY
 
-@admin.register(Instance)
-class InstanceAdmin(InstanceActionsMixin, ReadOnlyAdmin):
-    list_display = [
-        "__str__",
-        "account",
-        "region",
-        "instance_type",
-        "state",
-        "verdict",
-        "auto_scaling_group",
-        "last_seen_at",
-        "gone_at",
-    ]
-    list_filter = [
-        "state",
-        "verdict",
-        "region",
-        ("account__organization", admin.RelatedOnlyFieldListFilter),
-    ]
-    list_select_related = ["account"]
-    search_fields = ["instance_id", "name", "instance_type"]
-    actions = ["stop_selected", "start_selected"]
+    @admin.display(description="reject reasons")
+    def reject_reasons_shown(self, obj):
+        return evidence_table(obj.reject_reasons)
 
-    @admin.action(description="Stop selected instances")
-    def stop_selected(self, request, queryset):
-        items = [(i, None) for i in queryset.select_related("account__organization")]
-        return self.confirm_or_perform(request, "stop", queryset, items)
-
-    @admin.action(description="Start selected instances")
-    def start_selected(self, request, queryset):
-        items = [(i, None) for i in queryset.select_related("account__organization")]
-        return self.confirm_or_perform(request, "start", queryset, items)
-
-
-@admin.register(Volume)
-class VolumeAdmin(ReadOnlyAdmin):
-    list_display = [
-        "volume_id",
-        "account",
-        "region",
-        "volume_type",
-        "size_gib",
-        "state",
-        "attached_instance_id",
-        "gone_at",
-    ]
-    list_filter = ["volume_type", "state", "region"]
-    list_select_related = ["account"]
-    search_fields = ["volume_id", "attached_instance_id"]
-
-
-@admin.register(ElasticIP)
-class ElasticIPAdmin(ReadOnlyAdmin):
-    list_display = ["public_ip", "account", "region", "allocation_id", "instance_id", "gone_at"]
-    list_select_related = ["account"]
-    search_fields = ["public_ip", "allocation_id", "instance_id"]
-
-
-@admin.register(Recommendation)
-class RecommendationAdmin(InstanceActionsMixin, ReadOnlyAdmin):
-    list_display = [
-        "summary",
-        "kind",
-        "account",
-        "region",
-        "monthly_saving",
-        "saving_basis",
-        "status",
-        "updated_at",
-    ]
-    list_filter = [
-        "status",
-        "kind",
-        "saving_basis",
-        ("account__organization", admin.RelatedOnlyFieldListFilter),
-    ]
-    list_select_related = ["account"]
-    search_fields = ["resource_id", "summary"]
-    actions = ["stop_selected", "start_selected"]
-
-    @admin.action(description="Stop selected instances (idle recommendations)")
-    def stop_selected(self, request, queryset):
-        items = self.idle_instances(queryset)
-        return self.confirm_or_perform(request, "stop", queryset, items)
-
-    @admin.action(description="Start selected instances (idle recommendations)")
-    def start_selected(self, request, queryset):
-        items = self.idle_instances(queryset)
-        return self.confirm_or_perform(request, "start", queryset, items)
-
-
-@admin.register(DetectionSettings)
-class DetectionSettingsAdmin(TenantScopedAdmin):
-    list_display = [
-        "organization",
-        "lookback_days",
-        "idle_cpu_avg_percent",
-        "idle_network_mb_per_day",
-        "idle_cpu_peak_percent",
-        "rightsize_cpu_p95_percent",
-        "protect_tag",
-    ]
-
-
-@admin.register(InstanceAction)
-class InstanceActionAdmin(ReadOnlyAdmin):
-    list_display = [
-        "requested_at",
-        "action",
-        "aws_instance_id",
-        "account",
-        "actor_label",
-        "result",
-        "error_code",
-        "message",
-    ]
-    list_filter = [
-        "result",
-        "action",
-        ("organization", admin.RelatedOnlyFieldListFilter),
-    ]
-    list_select_related = ["account"]
-    date_hierarchy = "requested_at"
-    search_fields = ["aws_instance_id", "actor_label", "message", "error_code"]
-    readonly_fields = [f.name for f in InstanceAction._meta.fields]
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # the audit trail is append-only
-
-
-@admin.register(AutoStopNotice)
-class AutoStopNoticeAdmin(ReadOnlyAdmin):
-    list_display = ["instance", "account", "status", "dry_run", "announced_at", "stop_after"]
-    list_filter = ["status", "dry_run"]
-    list_select_related = ["account", "instance"]
-    readonly_fields = [f.name for f in AutoStopNotice._meta.fields]
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(AutoStopPolicy)
-class AutoStopPolicyAdmin(TenantScopedAdmin):
-    """Turning auto-stop on is an account-level decision: organisation admins only."""
-
-    list_display = ["account", "enabled", "dry_run", "idle_days", "grace_hours", "updated_at"]
-    list_filter = ["enabled", "dry_run"]
-    list_select_related = ["account"]
-    fields = ["account", "enabled", "dry_run", "idle_days", "grace_hours"]
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "account":
-            # Narrower than TenantScopedAdmin's "the user's organisations": their admin ones.
-            kwargs["queryset"] = self.administered_accounts(request)
-            return admin.ModelAdmin.formfield_for_foreignkey(self, db_field, request, **kwargs)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def get_readonly_fields(self, request, obj=None):
-        return ["account"] if obj is not None else []
-
-    def administered_accounts(self, request):
-        accounts = CloudAccount.objects.for_user(request.user)
-        if request.user.is_superuser:
-            return accounts
-        return accounts.filter(
-            organization__memberships__user=request.user,
-            organization__memberships__role=Role.ADMIN,
-        )
-
-    def _administers(self, request, obj) -> bool:
-        return obj is None or obj.account.organization.user_has_role(request.user, Role.ADMIN)
-
-    def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and self._administers(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and self._administers(request, obj)
+    @admin.display(description="first rejected rows")
+    def rejects_shown(self, obj):
+        return evidence_table(obj.rejects)

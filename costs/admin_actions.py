@@ -29,6 +29,7 @@ LEVELS = {
     Result.FAILED: messages.ERROR,
 }
 VERBS = {"stop": ("Stop", "stopped"), "start": ("Start", "started")}
+IDLE = Recommendation.Kind.IDLE_INSTANCE
 
 
 class InstanceActionsMixin:
@@ -66,7 +67,16 @@ class InstanceActionsMixin:
 
     def _confirmation_page(self, request, action, queryset, items):
         today = timezone.localdate()
-        rows = [_row(request.user, action, instance, rec, today) for instance, rec in items]
+        refusal = Refusals(request.user, action)
+        rows = [
+            {
+                "instance": instance,
+                "saving": monthly_saving(instance, rec, today),
+                "note": refusal(instance),
+                "recommendation": rec,
+            }
+            for instance, rec in items
+        ]
         verb, _ = VERBS[action]
         context = {
             **self.admin_site.each_context(request),
@@ -84,39 +94,49 @@ class InstanceActionsMixin:
         return TemplateResponse(request, self.confirmation_template, context)
 
 
-def _row(user, action, instance, rec, today) -> dict:
-    return {
-        "instance": instance,
-        "saving": monthly_saving(instance, rec, today),
-        "note": _note(user, action, instance),
-        "recommendation": rec,
-    }
-
-
 def monthly_saving(instance, rec, today) -> Decimal:
     """The recommendation's figure when there is one, else the same estimate detection uses."""
     if rec is None:
-        rec = instance.recommendations.filter(
-            status=Recommendation.Status.OPEN, kind=Recommendation.Kind.IDLE_INSTANCE
-        ).first()
+        rec = next((r for r in _open_recommendations(instance) if r.kind == IDLE), None)
     if rec is not None:
         return rec.monthly_saving
     saving, _, _ = savings.instance_stop_saving(instance.account, instance, today)
     return saving.quantize(savings.CENT)
 
 
-def _note(user, action, instance) -> str:
-    """Why this one will not change, as far as the last inventory knows."""
-    organization = instance.account.organization
-    if not organization.user_has_role(user, Role.OPERATOR):
-        return "refused: only operators and admins can stop or start instances"
-    if instance.state in actions.ALREADY[action]:
-        return f"nothing to do: already {instance.state}"
-    if instance.state in actions.GONE_STATES:
-        return f"refused: {instance.state}"
-    if action == "stop":
-        if is_protected(instance, DetectionSettings.for_organization(organization)):
-            return "refused: carries the protect tag"
-        if instance.auto_scaling_group:
-            return f"refused: member of Auto Scaling group {instance.auto_scaling_group}"
-    return ""
+def _open_recommendations(instance):
+    # The instances page prefetches them (costs/admin_inventory.py); elsewhere, ask.
+    if hasattr(instance, "open_recommendations"):
+        return instance.open_recommendations
+    return instance.recommendations.filter(status=Recommendation.Status.OPEN, kind=IDLE)[:1]
+
+
+class Refusals:
+    """Why an instance will not change, as far as the last inventory knows ("" if it will).
+
+    The role and the protect tag are looked up once per organisation, not once per row.
+    """
+
+    def __init__(self, user, action: str):
+        self.user, self.action = user, action
+        self.operator_of: dict[int, bool] = {}
+        self.settings_of: dict[int, DetectionSettings] = {}
+
+    def __call__(self, instance) -> str:
+        organization = instance.account.organization
+        if organization.pk not in self.operator_of:
+            self.operator_of[organization.pk] = organization.user_has_role(self.user, Role.OPERATOR)
+        if not self.operator_of[organization.pk]:
+            return "refused: only operators and admins can stop or start instances"
+        if instance.state in actions.ALREADY[self.action]:
+            return f"nothing to do: already {instance.state}"
+        if instance.state in actions.GONE_STATES:
+            return f"refused: {instance.state}"
+        if self.action == "stop":
+            if organization.pk not in self.settings_of:
+                self.settings_of[organization.pk] = DetectionSettings.for_organization(organization)
+            if is_protected(instance, self.settings_of[organization.pk]):
+                return "refused: carries the protect tag"
+            if instance.auto_scaling_group:
+                return f"refused: member of Auto Scaling group {instance.auto_scaling_group}"
+        return ""

@@ -265,6 +265,16 @@ class TestBudgets:
         assert response.status_code == 400
         assert "organization" in response.json()["error"]["fields"]
 
+    @pytest.mark.parametrize("field", ["organization", "account"])
+    def test_a_nul_character_in_a_slug_is_400(self, api, acme, field):
+        # Found by the schemathesis sweep: PostgreSQL cannot compare a NUL (it was a 500).
+        body = {"organization": "acme", "name": "x", "monthly_amount": "10", field: "ac\x00me"}
+
+        response = api.post("/api/v1/budgets/", body, format="json")
+
+        assert response.status_code == 400
+        assert field in response.json()["error"]["fields"]
+
     def test_a_second_budget_with_the_same_name_is_400(self, api, acme):
         body = {"organization": "acme", "name": "Total", "monthly_amount": "10"}
         assert api.post("/api/v1/budgets/", body, format="json").status_code == 201

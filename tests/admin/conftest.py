@@ -1,0 +1,259 @@
+"""Fixtures for the admin pages: staff personas and a fleet that grows by N rows per model."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+from itertools import count
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.utils import timezone
+
+from accounts.models import CloudAccount, Membership, Organization, Profile
+from alerts.models import AlertEvent, AlertKind, Budget
+from costs.models import (
+    AutoStopNotice,
+    AutoStopPolicy,
+    BillingImport,
+    CostRecord,
+    CostRollup,
+    DetectionSettings,
+    ElasticIP,
+    Instance,
+    InstanceAction,
+    Recommendation,
+    SyncRun,
+    UtilizationDay,
+    Volume,
+)
+
+APPS = ("accounts", "costs", "alerts")
+
+
+def make_staff(user):
+    """Staff with every permission of our apps: what the pages show is then up to the role."""
+    user.is_staff = True
+    user.save()
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label__in=APPS)
+        | Permission.objects.filter(content_type__app_label="auth", codename="view_user")
+    )
+    return user
+
+
+@pytest.fixture
+def olivia_staff(django_user_model, acme):
+    """An operator of acme, as staff."""
+    user = django_user_model.objects.create_user("olivia", email="olivia@example.com")
+    Membership.objects.create(user=user, organization=acme, role="operator")
+    return make_staff(user)
+
+
+@pytest.fixture
+def bob_staff(bob):
+    return make_staff(bob)
+
+
+@pytest.fixture
+def charlie_staff(charlie):
+    return make_staff(charlie)
+
+
+@pytest.fixture
+def second_account(acme):
+    return CloudAccount.objects.create(
+        organization=acme,
+        name="Acme staging",
+        account_id="222222222222",
+        role_arn="arn:aws:iam::222222222222:role/SpendlensAccess",
+        regions=["eu-west-1"],
+    )
+
+
+@pytest.fixture
+def grow(acme, acme_account, second_account, globex_account, django_user_model):
+    """grow(n): n more rows of every model the admin lists, spread over two acme accounts.
+
+    Each instance has utilization days in and before the CPU window, an open recommendation
+    and an action; each round also adds an organisation, an account and a member, for the
+    pages that list those. A globex row per round checks that scoping costs no extra query.
+    """
+    serial = count(1)
+    today = timezone.localdate()
+
+    def grow(n):
+        for _ in range(n):
+            i = next(serial)
+            account = acme_account if i % 2 else second_account
+            _inventory(account, i, today)
+            _costs(acme, account, i)
+            _alerts(acme, account, i, django_user_model)
+            _tenancy(acme, i, django_user_model)
+            _inventory(globex_account, 1000 + i, today)
+
+    return grow
+
+
+def _inventory(account, i, today):
+    instance = Instance.objects.create(
+        account=account,
+        region=account.regions[0],
+        instance_id=f"i-{i:017x}",
+        name=f"box-{i}",
+        instance_type="m5.large" if i % 3 else "x9.unknown",
+        state="running",
+        state_since=timezone.now() - timedelta(days=i),
+    )
+    UtilizationDay.objects.bulk_create(
+        UtilizationDay(
+            instance=instance,
+            day=today - timedelta(days=back),
+            hours=24,
+            cpu_avg=2.0,
+            cpu_max=9.0,
+            cpu_p95=4.0,
+            network_bytes=1000,
+        )
+        for back in (1, 2, 3, 30)
+    )
+    rec = Recommendation.objects.create(
+        account=account,
+        kind=Recommendation.Kind.IDLE_INSTANCE,
+        resource_id=instance.instance_id,
+        region=instance.region,
+        instance=instance,
+        summary=f"box-{i} is idle",
+        action="Stop it",
+        monthly_saving=Decimal("70.08"),
+        saving_basis=Recommendation.SavingBasis.PRICE_TABLE,
+        evidence={"avg_cpu": 2.0, "thresholds": {"idle_cpu_avg_percent": 10}},
+    )
+    Recommendation.objects.create(
+        account=account,
+        kind=Recommendation.Kind.UNATTACHED_VOLUME,
+        resource_id=f"vol-{i:017x}",
+        region=instance.region,
+        summary=f"vol-{i} is unattached",
+        action="Delete it",
+        monthly_saving=Decimal("8"),
+        saving_basis=Recommendation.SavingBasis.PRICE_TABLE,
+    )
+    Volume.objects.create(
+        account=account,
+        region=instance.region,
+        volume_id=f"vol-{i:017x}",
+        volume_type="gp2",
+        size_gib=100,
+        state="available",
+    )
+    ElasticIP.objects.create(
+        account=account,
+        region=instance.region,
+        allocation_id=f"eipalloc-{i}",
+        public_ip=f"203.0.113.{i % 250}",
+    )
+    action = InstanceAction.objects.create(
+        organization=account.organization,
+        account=account,
+        instance=instance,
+        aws_instance_id=instance.instance_id,
+        region=instance.region,
+        action="stop",
+        actor_label="olivia",
+        recommendation=rec,
+        result=InstanceAction.Result.DRY_RUN,
+    )
+    AutoStopNotice.objects.create(
+        account=account,
+        recommendation=rec,
+        instance=instance,
+        dry_run=True,
+        stop_after=timezone.now() + timedelta(hours=5),
+        action=action,
+    )
+    SyncRun.objects.create(
+        account=account,
+        status=SyncRun.Status.SUCCEEDED,
+        finished_at=timezone.now(),
+        window_start=today - timedelta(days=3),
+        window_end=today,
+        requests_made=3,
+    )
+
+
+def _costs(organization, account, i):
+    day = date(2026, 10, 1 + i % 28)
+    for service, region in ((f"Service {i}", "us-east-1"), ("AWS Support", "")):
+        CostRecord.objects.create(
+            organization=organization,
+            account=account,
+            source="explorer",
+            metric="unblended",
+            sub_account_id=account.account_id,
+            usage_date=day,
+            service=service,
+            region=region,
+            resource_id=f"i-{i:017x}",
+            amount=Decimal("1234.5678"),
+        )
+    CostRecord.objects.create(
+        organization=organization,
+        source="focus",
+        metric="billed",
+        sub_account_id="333333333333",  # billed in the export, not connected
+        usage_date=day,
+        service=f"Service {i}",
+        amount=Decimal("0.000042"),
+    )
+    for dimension, key in (("service", f"Service {i}"), ("region", "us-east-1"), ("region", "")):
+        CostRollup.objects.update_or_create(
+            organization=organization,
+            usage_date=day,
+            dimension=dimension,
+            key=key,
+            defaults={"amount": 1},
+        )
+    BillingImport.objects.create(
+        organization=organization,
+        uri=f"s3://bills/{i}.csv",
+        status=BillingImport.Status.SUCCEEDED,
+        finished_at=timezone.now(),
+        reject_reasons={"bad date": 1},
+    )
+
+
+def _alerts(organization, account, i, django_user_model):
+    budget = Budget.objects.create(
+        organization=organization,
+        account=account if i % 2 else None,
+        name=f"Budget {i}",
+        monthly_amount=Decimal("1000"),
+    )
+    budget.ensure_thresholds()
+    recipient = django_user_model.objects.create_user(f"member-{i}", email=f"m{i}@example.com")
+    AlertEvent.objects.create(
+        organization=organization,
+        kind=AlertKind.BUDGET,
+        subject=f"budget:{budget.pk}",
+        title=f"Budget {i} at 80%",
+        recipient=recipient,
+        address=recipient.email,
+        evidence={"lines": ["spent $800 of $1,000"]},
+        link="/admin/alerts/budget/",
+    )
+    Membership.objects.create(user=recipient, organization=organization, role="viewer")
+    Profile.for_user(recipient)
+
+
+def _tenancy(acme, i, django_user_model):
+    organization = Organization.objects.create(name=f"Org {i}", slug=f"org-{i}")
+    DetectionSettings.for_organization(organization)
+    for user in django_user_model.objects.filter(username__in=["olivia", "bob", "charlie"]):
+        Membership.objects.create(user=user, organization=organization, role="viewer")
+    account = CloudAccount.objects.create(
+        organization=acme,
+        name=f"Acme {i}",
+        account_id=f"{500000000000 + i}",
+        role_arn=f"arn:aws:iam::{500000000000 + i}:role/SpendlensAccess",
+        regions=["us-east-1"],
+    )
+    AutoStopPolicy.objects.create(account=account)
