@@ -4,13 +4,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench lock clean help
+.PHONY: demo test lint infra-lint format bench lock lock-infra clean help
 
 help:
 	@echo "make demo   - set up and run Spendlens with the local AWS emulator (Ctrl-C stops it)"
 	@echo "make test   - set up and run the test suite"
 	@echo "make lint   - ruff lint + format check, migrations check"
 	@echo "make bench  - run the benchmarks in bench/"
+	@echo "make infra-lint - offline checks of Dockerfile, compose, Terraform, Ansible, workflows"
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -33,6 +34,20 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 
+# The deployment files' linters live in a venv of their own: checkov and ansible pin versions
+# that must not move the application's lock.
+INFRA_VENV := .venv-infra
+INFRA_STAMP := $(INFRA_VENV)/.installed
+
+$(INFRA_STAMP): requirements-infra.txt
+	@test -x $(INFRA_VENV)/bin/python || $(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-infra.txt
+	@touch $(INFRA_STAMP)
+
+infra-lint: $(INFRA_STAMP)
+	scripts/check_deploy_files.sh
+	scripts/check_terraform.sh
+
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
@@ -51,5 +66,11 @@ lock:
 	  echo "-r requirements.txt"; \
 	  /tmp/spendlens-lock/bin/pip freeze | grep -vxFf requirements.txt ) > requirements-dev.txt
 
+lock-infra:
+	rm -rf /tmp/spendlens-lock-infra && $(PYTHON) -m venv /tmp/spendlens-lock-infra
+	/tmp/spendlens-lock-infra/bin/pip install --quiet -r requirements-infra.in
+	( echo "# Offline infrastructure checks, pinned with their transitive closure (make lock-infra)."; \
+	  /tmp/spendlens-lock-infra/bin/pip freeze ) > requirements-infra.txt
+
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(INFRA_VENV) staticfiles .pytest_cache .ruff_cache .artifacts

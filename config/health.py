@@ -3,6 +3,7 @@
 The load balancer probes targets by their private IP, which is never in ALLOWED_HOSTS, and over
 plain HTTP. This middleware sits first in the stack and answers /health and /ready before
 SecurityMiddleware (SSL redirect) or CommonMiddleware (host validation) can reject the probe.
+Prometheus scrapes each task by IP too: /metrics is answered here as well, behind its token.
 """
 
 import logging
@@ -57,7 +58,12 @@ class HealthCheckMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        probe = PROBES.get(request.path_info)
-        if probe is not None and request.method in ("GET", "HEAD"):
-            return probe()
+        if request.method in ("GET", "HEAD"):
+            probe = PROBES.get(request.path_info)
+            if probe is not None:
+                return probe()
+            if request.path_info in ("/metrics", "/metrics/"):
+                from config.metrics import metrics
+
+                return metrics(request)
         return self.get_response(request)

@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "django_prometheus",
+    "django_guid",
     "accounts",
     "costs",
     "alerts",
@@ -77,6 +79,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so that load-balancer probes by IP never meet ALLOWED_HOSTS or the SSL redirect.
     "config.health.HealthCheckMiddleware",
+    # Request id (X-Request-ID in and out) on every log line of the request.
+    "django_guid.middleware.guid_middleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -85,6 +90,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -168,7 +174,7 @@ STORAGES = {
 # --- Security (production values unless DEBUG; the ALB terminates TLS) ----------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = _read("SECURE_SSL_REDIRECT", env.bool, not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$"]
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$", r"^metrics$"]
 SESSION_COOKIE_SECURE = _read("SESSION_COOKIE_SECURE", env.bool, not DEBUG)
 CSRF_COOKIE_SECURE = _read("CSRF_COOKIE_SECURE", env.bool, not DEBUG)
 SECURE_HSTS_SECONDS = _read("SECURE_HSTS_SECONDS", env.int, 0 if DEBUG else 31_536_000)
@@ -261,20 +267,59 @@ else:
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+# JSON lines on stdout (CloudWatch Logs and any log shipper parse them); LOG_FORMAT=plain for
+# people reading a terminal (the demo). Each line of a request carries its request id.
+LOG_FORMAT = _read("LOG_FORMAT", env.str, "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "django_guid.log_filters.CorrelationId"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(correlation_id)s",
+            "rename_fields": {
+                "asctime": "time",
+                "levelname": "level",
+                "name": "logger",
+                "correlation_id": "request_id",
+            },
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "botocore": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
+        "django_guid": {"level": "WARNING"},  # one INFO line per request otherwise
     },
 }
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    # An incoming id that is not a UUID is replaced, so a client cannot write into our logs.
+    "VALIDATE_GUID": True,
+    "RETURN_HEADER": True,
+    "EXPOSE_HEADER": True,
+}
+
+# --- Metrics (GET /metrics, config/metrics.py) -----------------------------------------------
+# Prometheus sends "Authorization: Bearer <METRICS_TOKEN>". Without a token the endpoint is
+# closed (403) unless DEBUG or METRICS_PUBLIC=1 (a local stack on a private network).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    # Also refuses Terraform's "UNSET" placeholder: fail closed until a real token is put.
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 16 characters (or unset)")
+METRICS_PUBLIC = _read("METRICS_PUBLIC", env.bool, False)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -41,6 +41,9 @@ def demo_environment() -> dict[str, str]:
             "AWS_DEFAULT_REGION": "us-east-1",
             "GUNICORN_BIND": f"{HOST}:{WEB_PORT}",
             "WEB_CONCURRENCY": "2",
+            # Logs for people at a terminal; /metrics summed over both gunicorn workers.
+            "LOG_FORMAT": "plain",
+            "PROMETHEUS_MULTIPROC_DIR": str(ROOT / ".artifacts" / "prometheus"),
         }
     )
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "REDIS_URL"):
@@ -96,6 +99,7 @@ def main() -> int:
             print(f"Port {port} on {HOST} is in use: stop what holds it or set {name}=<port>.")
             return 1
     env = demo_environment()
+    Path(env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
     processes: list[subprocess.Popen] = []
 
     def on_signal(signum, frame):

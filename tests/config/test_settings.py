@@ -39,6 +39,8 @@ def run_check(extra_env, *args):
         ({"DEBUG": "1", "CSRF_TRUSTED_ORIGINS": "example.com"}, "CSRF_TRUSTED_ORIGINS"),
         ({"DEBUG": "maybe"}, "DEBUG"),
         ({"DEBUG": "1", "GRAFANA_URL": "grafana.internal"}, "GRAFANA_URL must be an http(s) URL"),
+        ({"DEBUG": "1", "METRICS_TOKEN": "UNSET"}, "METRICS_TOKEN must be at least 16"),
+        ({"DEBUG": "1", "LOG_FORMAT": "xml"}, "LOG_FORMAT must be json or plain"),
     ],
 )
 def test_misconfiguration_stops_start_naming_the_variable(env, message):

@@ -1,0 +1,77 @@
+# terraform test (offline: mocked provider, plan only): the whole environment evaluates
+# (counts, for_each, cross-module references, variable validations) with example values.
+
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+  mock_data "aws_elb_service_account" {
+    defaults = { arn = "arn:aws:iam::127311923021:root" }
+  }
+}
+
+variables {
+  account_id         = "123456789012"
+  domain_name        = "spendlens.example.com"
+  certificate_arn    = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+  ses_domain         = "example.com"
+  alert_from_address = "alerts@example.com"
+  image_tag          = "0123456789abcdef"
+  github_repository  = "example-org/spendlens"
+}
+
+run "plan" {
+  command = plan
+
+  assert {
+    condition = (
+      output.cluster_name == "spendlens" &&
+      output.web_service_name == "spendlens-web" &&
+      output.worker_service_name == "spendlens-worker" &&
+      output.migrate_task_definition_family == "spendlens-migrate" &&
+      output.task_definition_families["web"] == "spendlens-web" &&
+      output.task_definition_families["worker"] == "spendlens-worker" &&
+      output.dbinit_task_definition_family == "spendlens-dbinit"
+    )
+    error_message = "Names must match .github/workflows/deploy.yml's defaults."
+  }
+
+  assert {
+    condition     = output.ssm_parameter_names == { SECRET_KEY = "/spendlens/prod/SECRET_KEY", DATABASE_URL = "/spendlens/prod/DATABASE_URL", METRICS_TOKEN = "/spendlens/prod/METRICS_TOKEN" }
+    error_message = "The secrets live under /spendlens/prod/."
+  }
+
+  assert {
+    condition     = length(module.github_deploy) == 1
+    error_message = "A github_repository creates the deploy role."
+  }
+}
+
+run "sender_outside_the_ses_domain_is_refused" {
+  command = plan
+
+  variables {
+    alert_from_address = "alerts@elsewhere.example.org"
+  }
+
+  expect_failures = [var.alert_from_address]
+}
+
+run "zones_of_another_region_are_refused" {
+  command = plan
+
+  variables {
+    availability_zones = ["eu-west-1a", "eu-west-1b"]
+  }
+
+  expect_failures = [var.availability_zones]
+}
