@@ -7,6 +7,9 @@ from moto.server import ThreadedMotoServer
 
 
 def pytest_configure(config):
+    # Argon2 costs ~0.15 s a hash by design; the suite creates hundreds of users. The production
+    # hashers are tested on their own (tests/config/test_security.py).
+    django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Tests render templates without running collectstatic first.
     django_settings.STORAGES = {
         **django_settings.STORAGES,
