@@ -30,7 +30,8 @@ TF_PLUGIN_DIR=${TF_PLUGIN_DIR:-/opt/tf-plugins}
 
 step "1. terraform fmt -check -recursive terraform"
 if command -v terraform >/dev/null 2>&1; then
-  terraform version | head -n 1
+  # sed reads to the end: head would close the pipe early and pipefail turns that into an error
+  terraform version | sed -n 1p
   terraform fmt -check -recursive -diff terraform
   echo "formatting: ok"
 else
