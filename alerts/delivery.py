@@ -6,11 +6,18 @@ claims the cooldown for (user, kind, subject) the same way, and only then sends.
 racing on two events of the same subject therefore send exactly one e-mail; the other event
 is recorded as suppressed. A failed send releases the cooldown and is retried later without
 touching events already sent.
+
+Raising is guarded too. The rules look up whether an alert was already raised before building
+it; two checks running at once would both find nothing and both raise it. So an alert whose
+subject names one occurrence (a budget's month and threshold, a service's day) is checked again
+by raise_alert() while it holds its organisation's turn (raising()), and the scheduled checks
+hold that turn for a whole organisation's rules (alerts/tasks.py).
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -22,13 +29,15 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Membership, Profile
-from alerts.models import AlertEvent, Cooldown
+from accounts.models import Membership, Organization, Profile
+from alerts.models import AlertEvent, AlertKind, Cooldown
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 Status = AlertEvent.Status
+# Kinds whose subject names a single occurrence: raised once, ever, whoever checks.
+ONCE_PER_SUBJECT = frozenset({AlertKind.BUDGET, AlertKind.COST_SPIKE})
 
 
 @dataclass
@@ -57,9 +66,33 @@ def recipients(organization) -> list[tuple[object, Profile]]:
     return found
 
 
+@contextmanager
+def raising(organization):
+    """A transaction in which ORGANIZATION's alerts are raised by nobody else.
+
+    Its row is locked until commit (NO KEY UPDATE: rows that merely reference the organisation
+    are still written freely), so the next raiser waits, then sees every event raised here.
+    """
+    with transaction.atomic():
+        Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
+        yield
+
+
 def raise_alert(alert: Alert, now=None) -> list[AlertEvent]:
-    """Record ALERT for every recipient: pending, or skipped where they turned it off."""
-    now = now or timezone.now()
+    """Record ALERT for every recipient: pending, or skipped where they turned it off.
+
+    An alert of a ONCE_PER_SUBJECT kind that is already raised is not raised again (nothing is
+    returned), even when another worker raised it after the caller last looked.
+    """
+    with raising(alert.organization):
+        if alert.kind in ONCE_PER_SUBJECT and already_raised(
+            alert.organization, alert.kind, alert.subject[:200]
+        ):
+            return []
+        return _record(alert, now or timezone.now())
+
+
+def _record(alert: Alert, now) -> list[AlertEvent]:
     events = []
     for user, profile in recipients(alert.organization):
         wanted = profile.email_enabled and alert.kind not in (profile.muted_alert_kinds or [])

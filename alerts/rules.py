@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.models import CloudAccount
 from alerts import forecast, spikes
-from alerts.delivery import Alert, already_raised, raise_alert
+from alerts.delivery import Alert, already_raised, raise_alert, raising
 from alerts.models import AlertEvent, AlertKind, Budget, BudgetThreshold
 from costs import spend
 from costs.models import Recommendation, SyncRun
@@ -218,18 +218,25 @@ def sync_failure_alerts(organization) -> list[Alert]:
     return alerts
 
 
+# Both checks run in the organisation's raising() turn: two runs that overlap (the schedule and
+# a command, a slow run and the next, a re-delivered task) take turns, so the second sees what
+# the first raised instead of raising it again.
+
+
 def check_budgets(organization, today: date | None = None) -> int:
     today = today or timezone.localdate()
-    return sum(len(raise_alert(a)) for a in budget_alerts(organization, today))
+    with raising(organization):
+        return sum(len(raise_alert(a)) for a in budget_alerts(organization, today))
 
 
 def check_alerts(organization, today: date | None = None) -> int:
     """Every rule but budgets; returns the events raised."""
     today = today or timezone.localdate()
-    found = (
-        idle_alerts(organization)
-        + savings_digest(organization)
-        + spike_alerts(organization, today)
-        + sync_failure_alerts(organization)
-    )
-    return sum(len(raise_alert(a)) for a in found)
+    with raising(organization):
+        found = (
+            idle_alerts(organization)
+            + savings_digest(organization)
+            + spike_alerts(organization, today)
+            + sync_failure_alerts(organization)
+        )
+        return sum(len(raise_alert(a)) for a in found)

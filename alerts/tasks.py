@@ -1,4 +1,8 @@
-"""django-q2 entry points: thin wrappers over alerts.rules and alerts.delivery."""
+"""django-q2 entry points: thin wrappers over alerts.rules and alerts.delivery.
+
+Each organisation's rules run in its raising() turn (alerts/rules.py), so overlapping runs take
+turns; e-mails are sent afterwards, outside that transaction.
+"""
 
 from __future__ import annotations
 

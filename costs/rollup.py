@@ -7,6 +7,7 @@ from datetime import date
 from django.db import connection, transaction
 from django.db.models import Max, Min, Sum
 
+from accounts.models import Organization
 from costs.models import CostRecord, CostRollup
 from costs.summary import counted_once
 
@@ -17,11 +18,24 @@ FIELDS = {
 }
 
 
+def _take_turn(organization) -> None:
+    Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
+
+
 def refresh(organization, start: date, end: date) -> None:
-    """Recompute ORGANIZATION's rollups for the days START..END (inclusive)."""
+    """Recompute ORGANIZATION's rollups for the days START..END (inclusive).
+
+    Two writers of one organisation's store (two accounts' syncs, a sync and an import) would
+    each delete what they see and insert totals the other's uncommitted rows miss, and the
+    second insert would hit the first's keys. So refreshes of one organisation take turns on
+    its row, held until the caller's transaction commits; the next one then sees every
+    committed record. (NO KEY UPDATE: inserting records that reference the organisation, which
+    takes KEY SHARE on it, is not blocked.)
+    """
     quote = connection.ops.quote_name
     table = quote(CostRollup._meta.db_table)
     with transaction.atomic():
+        _take_turn(organization)
         CostRollup.objects.filter(
             organization=organization, usage_date__gte=start, usage_date__lte=end
         ).delete()
@@ -47,9 +61,11 @@ def refresh(organization, start: date, end: date) -> None:
 
 def rebuild(organization) -> None:
     """Every day of ORGANIZATION's store (after a bulk load, or to repair)."""
-    bounds = CostRecord.objects.filter(organization=organization).aggregate(
-        first=Min("usage_date"), last=Max("usage_date")
-    )
-    CostRollup.objects.filter(organization=organization).delete()
-    if bounds["first"] is not None:
-        refresh(organization, bounds["first"], bounds["last"])
+    with transaction.atomic():
+        _take_turn(organization)
+        bounds = CostRecord.objects.filter(organization=organization).aggregate(
+            first=Min("usage_date"), last=Max("usage_date")
+        )
+        CostRollup.objects.filter(organization=organization).delete()
+        if bounds["first"] is not None:
+            refresh(organization, bounds["first"], bounds["last"])
