@@ -1,13 +1,17 @@
 """Organisations, their members and the AWS accounts they connect."""
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.html import format_html
+from knox.admin import AuthTokenAdmin as KnoxAuthTokenAdmin
+from knox.models import AuthToken
 
 from accounts import onboarding
 from accounts.admin_filters import OrganizationFilter
-from accounts.admin_tenancy import TenantScopedAdmin
+from accounts.admin_tenancy import TenantScopedAdmin, TenantScopedInline, colleagues
 from accounts.connection import check_connection
 from accounts.models import CloudAccount, Membership, Organization, Profile, Role
 from config.admin_display import EMPTY, money
@@ -16,7 +20,7 @@ from costs.models import Recommendation
 OPEN = Q(recommendations__status=Recommendation.Status.OPEN)
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(TenantScopedInline, admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
@@ -68,10 +72,50 @@ class ProfileAdmin(admin.ModelAdmin):
         qs = super().get_queryset(request)
         if request.user.is_superuser:
             return qs
-        colleagues = Membership.objects.filter(
+        members = Membership.objects.filter(
             organization__in=Organization.objects.for_user(request.user)
         ).values("user")
-        return qs.filter(user__in=colleagues)
+        return qs.filter(user__in=members)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # The user to pick: a colleague, not any member of any organisation (issue 11).
+        if db_field.name == "user":
+            kwargs["queryset"] = colleagues(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+# Django's own users page, scoped like the rest (issue 11): staff who are not superusers see,
+# and find through the members' autocomplete, only the people of their own organisations.
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class UserAdmin(DjangoUserAdmin):
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(pk__in=colleagues(request.user).values("pk"))
+
+
+# knox's API tokens page, scoped the same way (issue 11): unscoped, it listed every user's
+# tokens, offered every user to create one for, and its history page told an existing token
+# (403) from a missing one (redirect).
+admin.site.unregister(AuthToken)
+
+
+@admin.register(AuthToken)
+class AuthTokenAdmin(KnoxAuthTokenAdmin):
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(user__in=colleagues(request.user).values("pk"))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["queryset"] = colleagues(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(CloudAccount)

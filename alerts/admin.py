@@ -4,12 +4,12 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from accounts.admin_filters import OrganizationFilter
-from accounts.admin_tenancy import ReadOnlyAdmin, TenantScopedAdmin
+from accounts.admin_tenancy import ReadOnlyAdmin, TenantScopedAdmin, TenantScopedInline
 from alerts.models import AlertEvent, Budget, BudgetThreshold
 from config.admin_display import EMPTY, evidence_table, money
 
 
-class BudgetThresholdInline(admin.TabularInline):
+class BudgetThresholdInline(TenantScopedInline, admin.TabularInline):
     model = BudgetThreshold
     extra = 0
 

@@ -104,7 +104,7 @@ class CostRecordViewSet(viewsets.ReadOnlyModelViewSet):
         "same length for comparison.",
     )
     @action(detail=False)
-    def summary(self, request):
+    def summary(self, request, format=None):  # format: the router's .json/.api suffix routes
         query = SummaryQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
@@ -219,7 +219,7 @@ class InstanceViewSet(viewsets.ReadOnlyModelViewSet):
         "every attempt is in actions/.",
     )
     @action(detail=True, methods=["post"])
-    def stop(self, request, pk=None):
+    def stop(self, request, pk=None, format=None):
         return self._act(request, actions.stop_instance)
 
     @extend_schema(
@@ -228,7 +228,7 @@ class InstanceViewSet(viewsets.ReadOnlyModelViewSet):
         description="Start the instance (same checks and audit as stop).",
     )
     @action(detail=True, methods=["post"])
-    def start(self, request, pk=None):
+    def start(self, request, pk=None, format=None):
         return self._act(request, actions.start_instance)
 
 
@@ -337,7 +337,7 @@ class RecommendationViewSet(
 
     @extend_schema(request=DismissSerializer, responses=RecommendationSerializer)
     @action(detail=True, methods=["post"])
-    def dismiss(self, request, pk=None):
+    def dismiss(self, request, pk=None, format=None):
         rec = self._operable()
         body = DismissSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -346,7 +346,7 @@ class RecommendationViewSet(
 
     @extend_schema(request=SnoozeSerializer, responses=RecommendationSerializer)
     @action(detail=True, methods=["post"])
-    def snooze(self, request, pk=None):
+    def snooze(self, request, pk=None, format=None):
         rec = self._operable()
         body = SnoozeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
