@@ -8,21 +8,42 @@ assuming their role with the ExternalId the server generated for them. Every cli
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import boto3
 import botocore.session
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from django.conf import settings
 
 from accounts.aws_parsing import ParserFactory
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SESSION_NAME_PREFIX = "spendlens"
 # Refresh a little before expiry so a long sync never starts a call with dying credentials.
 CREDENTIAL_REFRESH_MARGIN = timedelta(minutes=5)
 ASSUME_ROLE_DURATION_SECONDS = 3600
+
+# What AWS answers when it no longer accepts temporary credentials: by AWS's clock they
+# expired sooner than by ours (a clock running behind), or they were invalidated. EC2 says
+# RequestExpired, query services ExpiredToken, JSON services ExpiredTokenException or
+# UnrecognizedClientException.
+EXPIRED_CREDENTIAL_CODES = frozenset(
+    {
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "RequestExpired",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+    }
+)
 
 BOTO_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 5},
@@ -127,6 +148,19 @@ def clear_credential_cache() -> None:
         _cache.clear()
 
 
+def forget_credentials(role_arn: str, external_id: str) -> None:
+    """Drop ROLE_ARN's cached credentials: the next call assumes the role again."""
+    with _cache_lock:
+        _cache.pop((role_arn, external_id), None)
+
+
+def credentials_expired(exc: Exception) -> bool:
+    return (
+        isinstance(exc, ClientError)
+        and exc.response.get("Error", {}).get("Code") in EXPIRED_CREDENTIAL_CODES
+    )
+
+
 def assumed_session(
     role_arn: str, external_id: str, region: str | None = None, label: str = ""
 ) -> boto3.session.Session:
@@ -144,3 +178,38 @@ def assumed_client(
     service: str, role_arn: str, external_id: str, region: str | None = None, label: str = ""
 ):
     return client(assumed_session(role_arn, external_id, region=region, label=label), service)
+
+
+class RoleSession:
+    """An account's assumed-role session that is renewed once when AWS refuses its credentials.
+
+    Cached credentials are trusted until five minutes before the expiry AWS stated, but AWS
+    can refuse them sooner (see EXPIRED_CREDENTIAL_CODES). Left in the cache, the same dead
+    credentials would fail every sync of the account until that stated expiry, up to an hour:
+    `run` drops them, assumes the role again and repeats the work once with the new ones. A
+    second refusal propagates, for the caller to record. Building it assumes the role (or takes
+    the cached credentials), so AssumeRole errors surface here.
+    """
+
+    def __init__(self, role_arn: str, external_id: str, region: str | None = None, label=""):
+        self.role_arn, self.external_id = role_arn, external_id
+        self.region, self.label = region, label
+        self.session = assumed_session(role_arn, external_id, region=region, label=label)
+
+    def run(self, work: Callable[[boto3.session.Session], T]) -> T:
+        """WORK(session), again from the start with renewed credentials if AWS refused them.
+
+        WORK must not have written anything when an AWS call fails (fetch first, write last),
+        since it runs a second time.
+        """
+        try:
+            return work(self.session)
+        except ClientError as exc:
+            if not credentials_expired(exc):
+                raise
+            logger.info("AWS refused the credentials of %s (%s): renewing", self.role_arn, exc)
+        forget_credentials(self.role_arn, self.external_id)
+        self.session = assumed_session(
+            self.role_arn, self.external_id, region=self.region, label=self.label
+        )
+        return work(self.session)

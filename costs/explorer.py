@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts import aws
 from accounts.connection import describe, error_code
+from accounts.models import CloudAccount
 from costs import rollup
 from costs.models import CostMetric, CostRecord, CostSource, SyncRun
 
@@ -35,6 +36,8 @@ CE_METRICS = {"UnblendedCost": CostMetric.UNBLENDED, "AmortizedCost": CostMetric
 MAX_BACKFILL_MONTHS = 13
 TRAILING_DAYS = 3
 NO_REGION = "NoRegion"  # what Cost Explorer calls global services' region
+# Every error a cost sync records on the account starts with this (see clear_pipeline_error).
+ERROR_PREFIX = "Cost Explorer"
 
 
 class SyncError(Exception):
@@ -88,12 +91,21 @@ def _group_by(account) -> list[dict]:
     return [{"Type": "DIMENSION", "Key": "SERVICE"}, {"Type": "DIMENSION", "Key": "REGION"}]
 
 
-def _attempts(response_or_error: dict) -> int:
-    return 1 + response_or_error.get("ResponseMetadata", {}).get("RetryAttempts", 0)
-
-
 def fetch_pages(ce, start: date, end: date, group_by, count: Callable[[int], None]) -> Iterator:
-    """Yield every page; COUNT receives each call's HTTP attempts (throttled retries included)."""
+    """Yield every page; COUNT receives each request that reached Cost Explorer ($0.01 each).
+
+    That is every HTTP attempt that got an answer or timed out waiting for one: throttled and
+    timed-out retries included, refused connections (which never reached AWS) not. botocore
+    reports retries only on answered calls (RetryAttempts), so a page that failed on read
+    timeouts counted none of its six attempts: they are counted as botocore makes them.
+    """
+
+    def attempt(response=None, caught_exception=None, **_) -> None:
+        if response is not None or isinstance(caught_exception, ReadTimeoutError):
+            count(1)
+
+    event = f"needs-retry.{ce.meta.service_model.service_id.hyphenize()}.GetCostAndUsage"
+    ce.meta.events.register(event, attempt)
     params = {
         "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
         "Granularity": "DAILY",
@@ -101,18 +113,16 @@ def fetch_pages(ce, start: date, end: date, group_by, count: Callable[[int], Non
         "GroupBy": group_by,
     }
     token = None
-    while True:
-        request = {**params, "NextPageToken": token} if token else params
-        try:
+    try:
+        while True:
+            request = {**params, "NextPageToken": token} if token else params
             page = ce.get_cost_and_usage(**request)
-        except ClientError as exc:
-            count(_attempts(exc.response))
-            raise
-        count(_attempts(page))
-        yield page
-        token = page.get("NextPageToken")
-        if not token:
-            return
+            yield page
+            token = page.get("NextPageToken")
+            if not token:
+                return
+    finally:
+        ce.meta.events.unregister(event, attempt)
 
 
 def reported_days(page: dict) -> set[date]:
@@ -246,6 +256,25 @@ def _finish(run: SyncRun, status: str, error: str = "") -> SyncRun:
     return run
 
 
+def _failed(run: SyncRun, account, detail: str) -> SyncRun:
+    """Record a failed sync on the run and the account: one line, AWS's code and message."""
+    message = f"{ERROR_PREFIX}: {detail}"
+    account.record_error(message, timezone.now())
+    logger.warning("cost sync of %s failed: %s", account.account_id, message)
+    return _finish(run, SyncRun.Status.FAILED, message)
+
+
+def clear_pipeline_error(account, prefix: str) -> None:
+    """Clear the account's last error if it is one this pipeline recorded (it starts with
+    PREFIX). One last_error serves every pipeline: an inventory that works says nothing about
+    a failing cost sync, and clearing every error on any success would hide it for hours."""
+    cleared = CloudAccount.objects.filter(pk=account.pk, last_error__startswith=prefix).update(
+        last_error="", last_error_at=None
+    )
+    if cleared:
+        account.last_error, account.last_error_at = "", None
+
+
 def sync_account(account, *, since: date | None = None, today: date | None = None) -> SyncRun:
     """Sync one account's Cost Explorer costs; always returns the recorded SyncRun."""
     run = claim(account)
@@ -265,27 +294,34 @@ def sync_account(account, *, since: date | None = None, today: date | None = Non
         def count(attempts: int) -> None:
             run.requests_made += attempts
 
-        ce = aws.assumed_client(
-            "ce", account.role_arn, account.external_id, region="us-east-1", label="costs"
-        )
-        pages = list(fetch_pages(ce, start, end, _group_by(account), count))
+        try:
+            role = aws.RoleSession(
+                account.role_arn, account.external_id, region="us-east-1", label="costs"
+            )
+        except (ClientError, BotoCoreError) as exc:
+            # Said apart from a Cost Explorer refusal: the fix is in the role's trust policy.
+            return _failed(run, account, f"AssumeRole failed: {describe(exc)}")
+
+        def fetch(session) -> list[dict]:
+            # Expired credentials on a later page restart the fetch from the first page
+            # (RoleSession.run): nothing is written until every page is in.
+            ce = aws.client(session, "ce")
+            return list(fetch_pages(ce, start, end, _group_by(account), count))
+
+        pages = role.run(fetch)
         days = set().union(*(reported_days(page) for page in pages))
         rows = [row for page in pages for row in parse_page(page, account)]
         written = replace_days(account, days, rows)
     except ClientError as exc:
         code = error_code(exc)
         if code == "DataUnavailableException":
-            message = "Cost Explorer has no data for this account yet (new or not enabled)."
+            message = f"{ERROR_PREFIX} has no data for this account yet (new or not enabled)."
             account.record_error(message, timezone.now())
             return _finish(run, SyncRun.Status.NO_DATA, message)
-        message = f"Cost Explorer: {describe(exc)}"
-        account.record_error(message, timezone.now())
-        logger.warning("cost sync of %s failed: %s", account.account_id, message)
-        return _finish(run, SyncRun.Status.FAILED, message)
+        return _failed(run, account, describe(exc))
     except BotoCoreError as exc:
-        message = f"AWS call failed: {exc}"
-        account.record_error(message, timezone.now())
-        return _finish(run, SyncRun.Status.FAILED, message)
+        # A read timeout or a refused connection, after botocore's retries.
+        return _failed(run, account, str(exc))
     except Exception as exc:
         # A bug must not leave the account locked until the stale timeout.
         _finish(run, SyncRun.Status.FAILED, f"Internal error: {exc.__class__.__name__}")
@@ -295,7 +331,10 @@ def sync_account(account, *, since: date | None = None, today: date | None = Non
         written.updated,
         written.deleted,
     )
-    account.record_success(timezone.now())
+    now = timezone.now()
+    account.last_synced_at = now
+    CloudAccount.objects.filter(pk=account.pk).update(last_synced_at=now)
+    clear_pipeline_error(account, ERROR_PREFIX)
     logger.info(
         "cost sync of %s: %s requests, +%s ~%s -%s rows in %.1fs",
         account.account_id,

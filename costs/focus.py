@@ -42,7 +42,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import BinaryIO
 
 import pyarrow as pa
@@ -121,9 +121,25 @@ class ImportFailed(Exception):
     """The import could not run to the end; nothing in the cost store was changed."""
 
     def __init__(self, message: str, billing_import: BillingImport | None = None):
+        message = _one_line(message)
         super().__init__(message)
         self.message = message
         self.billing_import = billing_import
+
+
+ERROR_CHARS = 1000
+
+
+def _one_line(text: str, limit: int = ERROR_CHARS) -> str:
+    """TEXT as one bounded line: errors may quote a file's row (pyarrow's parse errors do),
+    which can hold line breaks, megabytes, or NULs that PostgreSQL text columns refuse."""
+    text = " ".join(_storable(text).split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _storable(text: str) -> str:
+    # PostgreSQL's text and jsonb cannot hold NUL; show it rather than fail on it.
+    return text.replace("\x00", "\\x00")
 
 
 # --- Reading ---------------------------------------------------------------------------------
@@ -170,6 +186,11 @@ def _header(head: bytes) -> list[str]:
     line, newline, _ = head.partition(b"\n")
     if not newline and len(head) >= HEAD_BYTES:
         raise ImportFailed(f"no CSV header line in the first {HEAD_BYTES // 1024} KiB")
+    if b"\x00" in line:
+        # UTF-16 without a byte-order mark is valid UTF-8 (ASCII with NULs between): read as
+        # such it only lacked every column, and the NULs in the names it "found" could not
+        # even be stored in the error (PostgreSQL text refuses NUL).
+        raise ImportFailed(_not_utf8("the header line (NUL bytes: UTF-16?)"))
     try:
         text = line.decode("utf-8-sig").rstrip("\r")
     except UnicodeDecodeError as exc:
@@ -324,6 +345,12 @@ def _arrow_errors(chunks: Iterator[pa.Table]) -> Iterator[pa.Table]:
         message = str(exc)
         if "UTF8" in message or "UTF-8" in message:
             raise ImportFailed(_not_utf8(message.split(": CSV conversion")[0])) from exc
+        if "straddling object" in message:
+            # pyarrow's own wording ("try to increase block size?") is advice for a programmer.
+            raise ImportFailed(
+                "a CSV row is too long for the reader (rows must stay within about "
+                f"{CSV_BLOCK_BYTES >> 20} MiB): is a cell megabytes long?"
+            ) from exc
         raise ImportFailed(f"the file cannot be parsed: {message}") from exc
     except (OSError, pa.ArrowException) as exc:
         raise ImportFailed(f"the file cannot be read: {exc}") from exc
@@ -409,21 +436,36 @@ def _spread(column: pa.Array, per_value: Callable[[pa.Array], list]) -> list[pa.
 Check = tuple[str, str, pa.Array]  # (reason, FOCUS column, mask of the rows that fail)
 
 
+def _has_nul(values) -> pa.Array:
+    return pc.fill_null(pc.match_substring(values, "\x00"), False)
+
+
 def _text_checks(columns, name: str, required: bool) -> list[Check]:
     limit = MAX_LENGTHS[name]
-    blank, too_long = _spread(
-        columns[name], lambda values: [_blank(values), _too_long(values, limit)]
+    blank, too_long, nul = _spread(
+        columns[name],
+        lambda values: [_blank(values), _too_long(values, limit), _has_nul(values)],
     )
     checks = [(f"missing {name}", name, pc.fill_null(blank, True))] if required else []
     too_long = pc.fill_null(too_long, False)
-    return [*checks, (f"{name} longer than {limit} characters", name, too_long)]
+    return [
+        *checks,
+        (f"{name} longer than {limit} characters", name, too_long),
+        # PostgreSQL text cannot hold NUL: without this one such row failed the whole import
+        # there (and was stored on SQLite).
+        (f"{name} contains a NUL character", name, pc.fill_null(nul, False)),
+    ]
 
 
 def _parse_dates(values: pa.Array) -> list[pa.Array]:
     day = pc.utf8_slice_codeunits(values, 0, 10)
     parsed = pc.cast(pc.strptime(day, format="%Y-%m-%d", unit="s", error_is_null=True), "date32")
-    # strptime rolls 2024-02-30 over into March: a real date prints back as itself.
-    real = pc.fill_null(pc.equal(pc.cast(parsed, pa.string()), day), False)
+    # strptime rolls 2024-02-30 over into March: a real date prints back as itself. Year 0
+    # prints back too, but neither Python nor PostgreSQL has it (it failed the whole import).
+    real = pc.fill_null(
+        pc.and_(pc.equal(pc.cast(parsed, pa.string()), day), pc.greater_equal(pc.year(parsed), 1)),
+        False,
+    )
     return [_blank(values), pc.invert(pc.and_(_matches(values, DATETIME_RE), real)), parsed]
 
 
@@ -442,11 +484,41 @@ def _amount_checks(columns, name: str) -> list[Check]:
     # Scientific notation can write numbers the store cannot hold: range-check them as floats.
     as_float = pc.cast(pc.if_else(malformed, "0", column), pa.float64())
     huge = pc.greater_equal(pc.abs(as_float), AMOUNT_LIMIT)
+    # What _decimal() cannot cut to 38 digits (an exponent form with a longer mantissa) would
+    # be parsed wrongly: refuse it rather than store a wrong amount.
+    mantissa = pc.replace_substring_regex(_cut_places(column), r"[eE].*$", "")
+    digits = pc.utf8_length(pc.replace_substring_regex(mantissa, r"[^0-9]", ""))
+    too_precise = pc.fill_null(pc.greater(digits, DECIMAL_DIGITS), False)
     return [
         (f"missing {name}", name, pc.is_null(column)),
         (f"malformed {name}", name, malformed),
         (f"{name} out of range", name, huge),
+        (f"{name} has more than {DECIMAL_DIGITS} digits", name, too_precise),
     ]
+
+
+# pyarrow parses a decimal string at the string's own precision before rescaling it, and with
+# safe=False a string of more than 38 significant digits wraps around silently:
+# "1.0000000000000000000000000000000000000000" became 0.0131811359, "-0.999...9" (39 nines)
+# +0.0208471008. Digits beyond the 12th place are dropped anyway, so they are cut from the
+# text first (plain notation; leading zeros are harmless), which leaves at most 14 + 12 digits
+# for any amount in range.
+DECIMAL_DIGITS = 38
+BEYOND_12_PLACES = r"^([+-]?\d*\.\d{12})\d+$"
+
+
+def _cut_places(column) -> pa.Array:
+    column = pc.replace_substring_regex(column, BEYOND_12_PLACES, r"\1")
+    # Leading zeros count as digits for the parser's precision too.
+    return pc.replace_substring_regex(column, r"^([+-]?)0+(\d)", r"\1\2")
+
+
+def _decimal(column) -> pa.Array:
+    """The amounts at 12 places, digits beyond them dropped (the regex vouched for the rest)."""
+    # The same wrap-around hits tiny exponent forms: "4.851243698375387e-65" (a float printed
+    # by some exporter) became 70.3078796866. Below 1E-12 the amount is 0 at 12 places anyway.
+    tiny = pc.less(pc.abs(pc.cast(column, pa.float64())), 1e-12)
+    return pc.cast(pc.if_else(tiny, "0", _cut_places(column)), AMOUNT_TYPE, safe=False)
 
 
 def _currency_checks(columns) -> list[Check]:
@@ -475,6 +547,8 @@ def _validate(columns: dict[str, pa.Array]) -> tuple[list[Check], dict[str, pa.A
     limit = MAX_LENGTHS["ResourceId"]
     too_long = _too_long(columns["ResourceId"], limit)
     checks.append((f"ResourceId longer than {limit} characters", "ResourceId", too_long))
+    nul = _has_nul(columns["ResourceId"])
+    checks.append(("ResourceId contains a NUL character", "ResourceId", nul))
     return checks, dates
 
 
@@ -501,8 +575,10 @@ class Tally:
 
 
 def _sample_value(value):
-    if isinstance(value, str) and len(value) > 200:
-        return value[:200] + "..."
+    if isinstance(value, str):
+        value = _storable(value)  # kept in a JSON column: jsonb refuses \u0000
+        if len(value) > 200:
+            return value[:200] + "..."
     return value
 
 
@@ -562,9 +638,8 @@ def _store_fields(columns, dates, tags: TagNumbers) -> pa.Table:
             "charge_category": text("ChargeCategory"),
             "currency": columns["BillingCurrency"],
             "billing_period": dates["BillingPeriodStart"],
-            # safe=False only drops digits beyond 12 places (the regex vouched for the rest).
-            "billed": pc.cast(columns["BilledCost"], AMOUNT_TYPE, safe=False),
-            "effective": pc.cast(columns["EffectiveCost"], AMOUNT_TYPE, safe=False),
+            "billed": _decimal(columns["BilledCost"]),
+            "effective": _decimal(columns["EffectiveCost"]),
             "tag_id": tags.number(columns["Tags"]),
             "sub_account_name": columns["SubAccountName"],
         }
@@ -592,7 +667,13 @@ class TagNumbers:
         if text not in self._numbers:
             try:
                 value = json.loads(text)
-            except ValueError:
+                # jsonb refuses \u0000 and lone surrogates ("\ud800"), which json accepts:
+                # one such Tags value failed the whole import on PostgreSQL. Ignore it.
+                if "\\u0000" in json.dumps(value):
+                    value = None
+                else:
+                    json.dumps(value, ensure_ascii=False).encode("utf-8")
+            except (ValueError, RecursionError):
                 value = None
             self._numbers[text] = len(self.objects) if isinstance(value, dict) else None
             if isinstance(value, dict):
@@ -786,10 +867,17 @@ def _replace(organization: Organization, scopes, records: pa.Table, tags: TagNum
     return replaced
 
 
+def _next_month(day: date) -> date:
+    # A (nonsensical, but valid) period of December 9999 has no next month: OverflowError.
+    if (day.year, day.month) == (date.max.year, 12):
+        return date.max
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
 def _refresh_rollups(organization: Organization, by_period: dict, records: pa.Table) -> None:
     """Rollups of every day the import replaced or wrote."""
     starts = [period for period, _ in by_period if period]
-    ends = [(period.replace(day=28) + timedelta(days=4)).replace(day=1) for period in starts]
+    ends = [_next_month(period) for period in starts]
     if records.num_rows:
         low, high = pc.min_max(records.column("usage_date")).values()
         starts.append(low.as_py())
@@ -903,6 +991,13 @@ def _database_message(exc: DatabaseError) -> str:
             "the file has daily records that already exist under another billing period "
             f"(a charge reported again in a later period?); nothing was changed: {text}"
         )
+    if "numeric field overflow" in text:
+        # Each daily record was range-checked, but the day's rollup (all services, regions or
+        # sub-accounts of the organisation added up) can still outgrow numeric(24, 10).
+        return (
+            "a day's total across the organisation's records exceeds what the cost store can "
+            f"hold (10^14); nothing was changed: {text}"
+        )
     return f"the database refused the records; nothing was changed: {text}"
 
 
@@ -916,7 +1011,7 @@ def _record_outcome(billing_import, tally: Tally, totals: DailyTotals, written, 
     sub_accounts = {}
     for (_, provider, sub_account), name in totals.scopes.items():
         if sub_accounts.get((provider, sub_account)) is None:
-            sub_accounts[(provider, sub_account)] = name
+            sub_accounts[(provider, sub_account)] = name and _storable(name)
     billing_import.sub_accounts = [
         {"provider": provider, "id": sub_account, "name": name}
         for (provider, sub_account), name in sorted(sub_accounts.items())
@@ -938,6 +1033,9 @@ def _finish_failed(billing_import: BillingImport, tally: Tally, message: str) ->
     _copy_tally(billing_import, tally)
     billing_import.records_written = 0
     billing_import.records_replaced = 0
+    # Nothing was imported; and if saving these is what the database refused, this save must
+    # not fail the same way.
+    billing_import.billing_periods, billing_import.sub_accounts = [], []
     billing_import.save()
 
 

@@ -19,9 +19,13 @@ from django.utils import timezone
 
 from accounts import aws
 from accounts.connection import describe
+from costs.explorer import clear_pipeline_error
 from costs.models import ElasticIP, Instance, Volume
 
 logger = logging.getLogger(__name__)
+
+# Every error an inventory records on the account starts with this.
+ERROR_PREFIX = "Inventory"
 
 ASG_TAG = "aws:autoscaling:groupName"
 # "User initiated (2026-10-01 12:34:56 GMT)": the only place EC2 says when a stop happened.
@@ -143,21 +147,30 @@ def _upsert(model, id_field: str, account, region: str, fresh: dict[str, dict], 
     return len(gone)
 
 
-def sync_region(account, session, region: str, result: InventoryResult) -> RegionResult:
+def _read_region(ec2, counter: list[int]) -> tuple[list, list, list]:
+    """Every instance (but terminated ones), volume and Elastic IP of one region."""
+    raw_instances = [
+        instance
+        for reservation in _paginate(ec2, "describe_instances", "Reservations", counter)
+        for instance in reservation["Instances"]
+        if instance["State"]["Name"] != "terminated"
+    ]
+    raw_volumes = list(_paginate(ec2, "describe_volumes", "Volumes", counter))
+    counter[0] += 1
+    raw_addresses = ec2.describe_addresses()["Addresses"]
+    return raw_instances, raw_volumes, raw_addresses
+
+
+def sync_region(account, role: aws.RoleSession, region: str, result: InventoryResult):
     outcome = RegionResult(region=region)
     counter = [0]
     now = timezone.now()
     try:
-        ec2 = aws.client(session, "ec2", region)
-        raw_instances = [
-            instance
-            for reservation in _paginate(ec2, "describe_instances", "Reservations", counter)
-            for instance in reservation["Instances"]
-            if instance["State"]["Name"] != "terminated"
-        ]
-        raw_volumes = list(_paginate(ec2, "describe_volumes", "Volumes", counter))
-        counter[0] += 1
-        raw_addresses = ec2.describe_addresses()["Addresses"]
+        # Read-only: if AWS refuses expired credentials, the region is read again from the
+        # start with renewed ones.
+        raw_instances, raw_volumes, raw_addresses = role.run(
+            lambda session: _read_region(aws.client(session, "ec2", region), counter)
+        )
     except (ClientError, BotoCoreError) as exc:
         result.api_calls += counter[0]
         outcome.error = describe(exc)
@@ -195,15 +208,18 @@ def sync_region(account, session, region: str, result: InventoryResult) -> Regio
 def sync_inventory(account) -> InventoryResult:
     result = InventoryResult(account_id=account.account_id)
     try:
-        session = aws.assumed_session(account.role_arn, account.external_id, label="inventory")
+        role = aws.RoleSession(account.role_arn, account.external_id, label="inventory")
     except (ClientError, BotoCoreError) as exc:
         message = f"AssumeRole failed: {describe(exc)}"
-        account.record_error(message, timezone.now())
+        account.record_error(f"{ERROR_PREFIX}: {message}", timezone.now())
         result.regions.append(RegionResult(region="*", error=message))
         return result
     for region in account.regions:
-        result.regions.append(sync_region(account, session, region, result))
+        result.regions.append(sync_region(account, role, region, result))
     if not result.ok:
         errors = "; ".join(f"{r.region}: {r.error}" for r in result.regions if r.error)
-        account.record_error(f"Inventory: {errors}", timezone.now())
+        account.record_error(f"{ERROR_PREFIX}: {errors}", timezone.now())
+    else:
+        # The failure an earlier inventory recorded is over (other pipelines' errors stay).
+        clear_pipeline_error(account, ERROR_PREFIX)
     return result

@@ -39,6 +39,8 @@ INSTANCES_PER_CALL = MAX_QUERIES_PER_CALL // QUERIES_PER_INSTANCE
 CLIENT_CONFIG = Config(parameter_validation=False)
 MEMORY_NAMESPACE = "CWAgent"
 MEMORY_METRIC = "mem_used_percent"
+# Every error a collection records on the account starts with this.
+ERROR_PREFIX = "Utilization"
 
 
 @dataclass
@@ -328,6 +330,7 @@ def collect_account(account, days: int | None = None, now: datetime | None = Non
 
     from accounts import aws
     from accounts.connection import describe
+    from costs.explorer import clear_pipeline_error
     from costs.models import DetectionSettings
 
     settings = DetectionSettings.for_organization(account.organization)
@@ -335,16 +338,22 @@ def collect_account(account, days: int | None = None, now: datetime | None = Non
     total = CollectionResult()
     errors = []
     try:
-        session = aws.assumed_session(account.role_arn, account.external_id, label="metrics")
+        role = aws.RoleSession(account.role_arn, account.external_id, label="metrics")
         for region in account.regions:
             instances = list(
                 Instance.objects.present().filter(account=account, region=region, state="running")
             )
             if not instances:
                 continue
-            cloudwatch = aws.client(session, "cloudwatch", region, config=CLIENT_CONFIG)
+
+            def work(session, region=region, instances=instances):
+                cloudwatch = aws.client(session, "cloudwatch", region, config=CLIENT_CONFIG)
+                return collect(cloudwatch, instances, start, end, settings)
+
             try:
-                result = collect(cloudwatch, instances, start, end, settings)
+                # collect() writes only after its last GetMetricData call, so a refusal of
+                # expired credentials can safely run it again with renewed ones.
+                result = role.run(work)
             except (ClientError, BotoCoreError) as exc:
                 errors.append(f"{region}: {describe(exc)}")
                 continue
@@ -353,5 +362,8 @@ def collect_account(account, days: int | None = None, now: datetime | None = Non
     except (ClientError, BotoCoreError) as exc:
         errors.append(f"AssumeRole: {describe(exc)}")
     if errors:
-        account.record_error("Utilization: " + "; ".join(errors), timezone.now())
+        account.record_error(f"{ERROR_PREFIX}: " + "; ".join(errors), timezone.now())
+    else:
+        # The failure an earlier collection recorded is over (other pipelines' errors stay).
+        clear_pipeline_error(account, ERROR_PREFIX)
     return total, errors

@@ -7,7 +7,12 @@ own retry and error parsing run exactly as they would against AWS.
 The operation comes from X-Amz-Target (JSON protocol: Cost Explorer, CloudWatch) or from the
 form body's Action (query protocol: EC2, STS); errors are answered in the caller's protocol.
 Every request is also recorded in arrival order (`requests`), so a test can assert what went
-over the wire and in which order, e.g. the DryRun StopInstances before the real one.
+over the wire and in which order, e.g. the DryRun StopInstances before the real one, or which
+access key signed it (to see credentials being renewed).
+
+Besides errors, a call can be hung (`hang`): the proxy holds it without answering, so the
+client's own read timeout fires exactly as it would against a stalled AWS endpoint. A hung call
+is never passed on to the emulator (it could otherwise consume a queued answer after its test).
 """
 
 from __future__ import annotations
@@ -26,7 +31,14 @@ from werkzeug.wrappers import Request, Response
 
 HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "content-encoding"}
 # The SigV4 credential scope names the service: Credential=AKID/20260101/us-east-1/ec2/...
-CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+CREDENTIAL_SCOPE = re.compile(r"Credential=([^/]+)/\d{8}/[^/]+/([^/]+)/aws4_request")
+# A hung call is released after this long, or when the proxy stops, whichever is first.
+MAX_HANG_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class Hang:
+    seconds: float
 
 
 @dataclass
@@ -34,6 +46,7 @@ class SeenRequest:
     service: str
     operation: str
     params: dict = field(default_factory=dict)  # query-protocol form fields, e.g. DryRun
+    access_key: str = ""  # the access key ID that signed the request
 
     @property
     def dry_run(self) -> bool:
@@ -46,6 +59,7 @@ class FaultProxy:
         self.scripts: dict[str, deque] = defaultdict(deque)
         self.calls: dict[str, int] = defaultdict(int)
         self.requests: list[SeenRequest] = []
+        self._released = threading.Event()
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -59,6 +73,7 @@ class FaultProxy:
         return self
 
     def stop(self):
+        self._released.set()
         self._server.shutdown()
         self._thread.join()
 
@@ -75,6 +90,12 @@ class FaultProxy:
         for _ in range(times):
             self.scripts[operation].append((status, body))
 
+    def hang(self, operation: str, seconds: float = MAX_HANG_SECONDS, times=1, skip=0):
+        """The next TIMES calls of OPERATION get no answer for SECONDS (past the client's read
+        timeout), then a 504; SKIP calls go through first. Hung calls never reach the emulator."""
+        self.scripts[operation].extend([None] * skip)
+        self.scripts[operation].extend([Hang(seconds)] * times)
+
     def seen(self, service: str) -> list[SeenRequest]:
         """The requests SERVICE (e.g. 'ec2') received, in order."""
         return [r for r in self.requests if r.service == service]
@@ -86,7 +107,7 @@ class FaultProxy:
     def _app(self, environ, start_response):
         request = Request(environ)
         scope = CREDENTIAL_SCOPE.search(request.headers.get("Authorization", ""))
-        service = scope[1] if scope else ""
+        access_key, service = (scope[1], scope[2]) if scope else ("", "")
         target = request.headers.get("X-Amz-Target", "")
         params = {}
         if target:
@@ -95,8 +116,12 @@ class FaultProxy:
             params = dict(parse_qsl(request.get_data(as_text=True)))
             operation = params.get("Action", "")
         self.calls[operation] += 1
-        self.requests.append(SeenRequest(service, operation, params))
+        self.requests.append(SeenRequest(service, operation, params, access_key))
         scripted = self.scripts[operation].popleft() if self.scripts[operation] else None
+        if isinstance(scripted, Hang):
+            self._released.wait(scripted.seconds)
+            # The client gave up long ago; whatever is written here goes nowhere.
+            scripted = (504, {"__type": "GatewayTimeout", "message": "hung by the fault proxy"})
         if scripted is not None:
             status, body = scripted
             if target or status == 200:
