@@ -178,11 +178,10 @@ class BusinessCollector:
 
 
 def registry() -> CollectorRegistry:
+    combined = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        combined = CollectorRegistry()
-        MultiProcessCollector(combined)
+        MultiProcessCollector(combined)  # registers itself: every worker's files, summed
     else:
-        combined = CollectorRegistry()
         combined.register(_Default())
     combined.register(BusinessCollector())
     return combined

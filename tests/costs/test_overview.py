@@ -14,10 +14,7 @@ TODAY = date(2026, 3, 10)
 
 def write(account, day, amount, service="Amazon EC2"):
     """One day's Cost Explorer figures through the real write path (rollups included)."""
-    row = explorer.CostRow(
-        account.account_id, day, service, "us-east-1", "unblended", Decimal(amount), "USD", False
-    )
-    explorer.replace_days(account, {day}, [row])
+    write_many(account, day, {service: amount})
 
 
 def write_many(account, day, amounts: dict[str, str]):
