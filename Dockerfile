@@ -29,7 +29,7 @@ COPY . .
 # The code is compiled here because at runtime it is read-only for the app user.
 RUN DEBUG=0 SECRET_KEY=build-only-collectstatic-key-never-used-at-runtime \
         python manage.py collectstatic --noinput \
-    && python -m compileall -q -j 0 accounts alerts config costs
+    && python -m compileall -q -j 0 accounts alerts config costs fleet findings actions dashboard demo
 
 # --- runtime: the venv and the app, nothing else ----------------------------------------------
 FROM python:3.11-slim-bookworm AS runtime

@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 help:
 	@echo "make demo   - set up and run Spendlens with the local AWS emulator (Ctrl-C stops it)"
 	@echo "make test   - set up and run the test suite"
-	@echo "make lint   - ruff lint + format check, migrations check"
+	@echo "make lint   - ruff lint + format check, migrations check, import contracts"
 	@echo "make bench  - run the benchmarks in bench/"
 	@echo "make infra-lint - offline checks of Dockerfile, compose, Terraform, Ansible, workflows"
 
@@ -33,6 +33,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/lint-imports
 
 # The deployment files' linters live in a venv of their own: checkov and ansible pin versions
 # that must not move the application's lock.

@@ -1,9 +1,13 @@
-"""Organisations, their members and the AWS accounts they connect."""
+"""Organisations, their members and the AWS accounts they connect.
+
+The AWS accounts page shows each account's open savings too: findings/admin/accounts.py adds
+them, the findings being a later stage than the accounts.
+"""
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db.models import Count, Q, Sum
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.html import format_html
 from knox.admin import AuthTokenAdmin as KnoxAuthTokenAdmin
@@ -13,11 +17,9 @@ from accounts import onboarding
 from accounts.admin_filters import OrganizationFilter
 from accounts.admin_tenancy import TenantScopedAdmin, TenantScopedInline, colleagues
 from accounts.connection import check_connection
+from accounts.forms import CloudAccountAdminForm
 from accounts.models import CloudAccount, Membership, Organization, Profile, Role
-from config.admin_display import EMPTY, money
-from costs.models import Recommendation
-
-OPEN = Q(recommendations__status=Recommendation.Status.OPEN)
+from config.admin_display import EMPTY
 
 
 class MembershipInline(TenantScopedInline, admin.TabularInline):
@@ -120,6 +122,7 @@ class AuthTokenAdmin(KnoxAuthTokenAdmin):
 
 @admin.register(CloudAccount)
 class CloudAccountAdmin(TenantScopedAdmin):
+    form = CloudAccountAdminForm
     list_display = [
         "__str__",
         "organization",
@@ -127,8 +130,6 @@ class CloudAccountAdmin(TenantScopedAdmin):
         "is_active",
         "last_synced_at",
         "error_flag",
-        "open_recommendations",
-        "open_saving_money",
     ]
     list_filter = ["is_active", "is_management", OrganizationFilter]
     list_select_related = ["organization"]
@@ -169,17 +170,6 @@ class CloudAccountAdmin(TenantScopedAdmin):
     ]
     actions = ["test_connection"]
 
-    def get_queryset(self, request):
-        # One join (recommendations) per row, so the sum and the count agree.
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                open_count=Count("recommendations", filter=OPEN),
-                open_saving=Sum("recommendations__monthly_saving", filter=OPEN),
-            )
-        )
-
     @admin.display(description="regions")
     def region_list(self, obj):
         return ", ".join(obj.regions) or EMPTY
@@ -187,14 +177,6 @@ class CloudAccountAdmin(TenantScopedAdmin):
     @admin.display(description="connection OK", boolean=True)
     def error_flag(self, obj):
         return not obj.last_error
-
-    @admin.display(description="open recommendations", ordering="open_count")
-    def open_recommendations(self, obj):
-        return obj.open_count
-
-    @admin.display(description="possible saving", ordering="open_saving")
-    def open_saving_money(self, obj):
-        return money(obj.open_saving, per="/month") if obj.open_count else EMPTY
 
     @admin.display(description="trust policy")
     def trust_policy(self, obj):
@@ -204,7 +186,7 @@ class CloudAccountAdmin(TenantScopedAdmin):
 
     @admin.display(description="CloudFormation template")
     def cloudformation_template(self, obj):
-        if not obj.pk:
+        if not obj.pk or obj.role is None:
             return "-"
         return format_html(
             "<details><summary>Show</summary><pre>{}</pre></details>",

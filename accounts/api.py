@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
 
-from accounts.models import CloudAccount, Role
+from accounts.models import ROLE_ARN_HELP, CloudAccount, Role
 
 
 def require_operator(organization, user) -> None:
@@ -35,6 +35,8 @@ class CloudAccountSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+        # The model's help_text is escaped for HTML forms; the schema is not HTML.
+        extra_kwargs = {"role_arn": {"help_text": ROLE_ARN_HELP}}
 
 
 class CloudAccountViewSet(viewsets.ReadOnlyModelViewSet):

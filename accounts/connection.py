@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from botocore.parsers import ResponseParserError
 
 from accounts import aws
 
@@ -28,6 +29,9 @@ class Check:
     ok: bool
     detail: str = ""
     hint: str = ""
+    # Optional checks (the commitments' reads) warn without failing the connection: the rest
+    # of Spendlens works without them, and roles created before them lack them.
+    required: bool = True
 
 
 @dataclass
@@ -37,12 +41,12 @@ class ConnectionReport:
 
     @property
     def ok(self) -> bool:
-        return bool(self.checks) and all(check.ok for check in self.checks)
+        return bool(self.checks) and all(check.ok for check in self.checks if check.required)
 
     def summary(self) -> str:
         lines = []
         for check in self.checks:
-            mark = "OK  " if check.ok else "FAIL"
+            mark = "OK  " if check.ok else ("FAIL" if check.required else "WARN")
             line = f"{mark} {check.name}"
             if check.detail:
                 line += f": {check.detail}"
@@ -52,7 +56,7 @@ class ConnectionReport:
         return "\n".join(lines)
 
     def first_error(self) -> str:
-        failed = next((c for c in self.checks if not c.ok), None)
+        failed = next((c for c in self.checks if not c.ok and c.required), None)
         return f"{failed.name}: {failed.detail}. {failed.hint}".strip() if failed else ""
 
 
@@ -105,8 +109,28 @@ PERMISSION_HINTS = {
     "ec2:DescribeInstances": "Add ec2:Describe* to the role's policy.",
     "cloudwatch:GetMetricData": "Add cloudwatch:GetMetricData to the role's policy.",
 }
-# A missing feature is not a missing permission: these answers prove access works.
-ACCEPTABLE_CODES = {"ce:GetCostAndUsage": {"DataUnavailableException"}}
+# The commitments' reads (Savings Plans and reservations): optional, see Check.required.
+COMMITMENT_PERMISSIONS = [
+    "savingsplans:DescribeSavingsPlans",
+    "ec2:DescribeReservedInstances",
+    "rds:DescribeReservedDBInstances",
+    "ce:GetSavingsPlansCoverage",
+    "ce:GetSavingsPlansUtilization",
+    "ce:GetReservationCoverage",
+    "ce:GetReservationUtilization",
+    "ce:GetSavingsPlansPurchaseRecommendation",
+]
+for _permission in COMMITMENT_PERMISSIONS:
+    PERMISSION_HINTS[_permission] = (
+        f"Add {_permission} to the role's policy to see Savings Plans and reservations "
+        "(the rest of Spendlens works without it)."
+    )
+# A missing feature is not a missing permission: these answers prove access works (Cost
+# Explorer not enabled yet, or no commitment to report on).
+ACCEPTABLE_CODES = {
+    "ce:GetCostAndUsage": {"DataUnavailableException"},
+    **{p: {"DataUnavailableException"} for p in COMMITMENT_PERMISSIONS if p.startswith("ce:")},
+}
 
 
 def _permission_checks(account, session):
@@ -142,9 +166,55 @@ def _permission_checks(account, session):
         )
 
     return [
-        ("ce:GetCostAndUsage", cost_explorer),
-        ("ec2:DescribeInstances", ec2),
-        ("cloudwatch:GetMetricData", cloudwatch),
+        ("ce:GetCostAndUsage", cost_explorer, True),
+        ("ec2:DescribeInstances", ec2, True),
+        ("cloudwatch:GetMetricData", cloudwatch, True),
+        *((permission, probe, False) for permission, probe in _commitment_probes(account, session)),
+    ]
+
+
+def _commitment_probes(account, session):
+    """One cheap read per commitments permission (each Cost Explorer one bills $0.01)."""
+    region = account.regions[0] if account.regions else None
+    end = datetime.now(UTC).date()
+    period = {
+        "TimePeriod": {"Start": (end - timedelta(days=1)).isoformat(), "End": end.isoformat()},
+        "Granularity": "DAILY",
+    }
+
+    def ce():
+        return aws.client(session, "ce", "us-east-1")
+
+    return [
+        (
+            "savingsplans:DescribeSavingsPlans",
+            lambda: aws.client(session, "savingsplans", "us-east-1").describe_savings_plans(
+                maxResults=1
+            ),
+        ),
+        (
+            "ec2:DescribeReservedInstances",
+            lambda: aws.client(session, "ec2", region).describe_reserved_instances(),
+        ),
+        (
+            "rds:DescribeReservedDBInstances",
+            lambda: aws.client(session, "rds", region).describe_reserved_db_instances(
+                MaxRecords=20
+            ),
+        ),
+        ("ce:GetSavingsPlansCoverage", lambda: ce().get_savings_plans_coverage(**period)),
+        ("ce:GetSavingsPlansUtilization", lambda: ce().get_savings_plans_utilization(**period)),
+        ("ce:GetReservationCoverage", lambda: ce().get_reservation_coverage(**period)),
+        ("ce:GetReservationUtilization", lambda: ce().get_reservation_utilization(**period)),
+        (
+            "ce:GetSavingsPlansPurchaseRecommendation",
+            lambda: ce().get_savings_plans_purchase_recommendation(
+                SavingsPlansType="COMPUTE_SP",
+                TermInYears="ONE_YEAR",
+                PaymentOption="NO_UPFRONT",
+                LookbackPeriodInDays="SEVEN_DAYS",
+            ),
+        ),
     ]
 
 
@@ -162,18 +232,19 @@ def check_connection(account) -> ConnectionReport:
         return report
     report.checks.append(Check("sts:AssumeRole", True, f"assumed {account.role_arn}"))
 
-    for permission, probe in _permission_checks(account, session):
+    for permission, probe, required in _permission_checks(account, session):
         try:
             probe()
         except ClientError as exc:
             code = error_code(exc)
             if code in ACCEPTABLE_CODES.get(permission, set()):
-                report.checks.append(Check(permission, True, f"allowed ({code})"))
+                report.checks.append(Check(permission, True, f"allowed ({code})", "", required))
                 continue
             hint = PERMISSION_HINTS[permission] if is_denied(exc) else ""
-            report.checks.append(Check(permission, False, describe(exc), hint))
-        except BotoCoreError as exc:
-            report.checks.append(Check(permission, False, describe(exc)))
+            report.checks.append(Check(permission, False, describe(exc), hint, required))
+        except (BotoCoreError, ResponseParserError) as exc:
+            # ResponseParserError: an answer that is not AWS's (a proxy's error page).
+            report.checks.append(Check(permission, False, describe(exc), "", required))
         else:
-            report.checks.append(Check(permission, True, "allowed"))
+            report.checks.append(Check(permission, True, "allowed", "", required))
     return report

@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 import secrets
 from functools import lru_cache
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
+from django.utils.html import escape
 from django.utils.text import slugify
 
 
@@ -62,8 +64,7 @@ class Organization(models.Model):
             return None
         if user.is_superuser:
             return Role.ADMIN
-        membership = self.memberships.filter(user=user).only("role").first()
-        return membership.role if membership else None
+        return self.memberships.filter(user=user).values_list("role", flat=True).first()
 
     def user_has_role(self, user, minimum: str) -> bool:
         role = self.role_of(user)
@@ -146,15 +147,44 @@ class Profile(models.Model):
 ACCOUNT_ID_VALIDATOR = RegexValidator(
     r"^\d{12}$", "An AWS account ID is exactly 12 digits, e.g. 123456789012."
 )
-ROLE_ARN_RE = re.compile(r"^arn:aws:iam::(?P<account>\d{12}):role/(?P<name>[\w+=,.@/-]{1,512})$")
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+# IAM's grammar for a role ARN: the optional path is /segment/.../ and the name comes last.
+# re.ASCII because IAM admits only ASCII letters and digits where Python's \w takes any letter.
+ROLE_ARN_RE = re.compile(
+    rf"^arn:(?P<partition>{'|'.join(PARTITIONS)}):iam::(?P<account>\d{{12}}):role"
+    r"(?P<path>/(?:[\w+=,.@-]+/)*)(?P<name>[\w+=,.@-]+)$",
+    re.ASCII,
+)
+ROLE_ARN_HELP = "arn:aws:iam::<account ID>:role/<name> of the role Spendlens assumes."
+ROLE_NAME_MAX_LENGTH = 64
+ROLE_PATH_MAX_LENGTH = 512
 
 
-@lru_cache(maxsize=1)
-def aws_regions() -> frozenset[str]:
-    """Commercial AWS regions, from the endpoint data that ships with botocore (no API call)."""
+class RoleArn(NamedTuple):
+    """A role ARN's parts: the snippets must create a role with exactly this path and name."""
+
+    partition: str
+    account: str
+    path: str
+    name: str
+
+    @classmethod
+    def parse(cls, arn: str) -> RoleArn | None:
+        match = ROLE_ARN_RE.match(arn or "")
+        return cls(**match.groupdict()) if match else None
+
+
+def partition_of(arn: str) -> str | None:
+    parts = (arn or "").split(":")
+    return parts[1] if len(parts) > 1 and parts[0] == "arn" else None
+
+
+@lru_cache(maxsize=len(PARTITIONS))
+def aws_regions(partition: str = "aws") -> frozenset[str]:
+    """A partition's AWS regions, from the endpoint data that ships with botocore (no API call)."""
     import boto3
 
-    return frozenset(boto3.session.Session().get_available_regions("ec2"))
+    return frozenset(boto3.session.Session().get_available_regions("ec2", partition_name=partition))
 
 
 def generate_external_id() -> str:
@@ -169,13 +199,14 @@ class CloudAccount(models.Model):
         Organization, on_delete=models.CASCADE, related_name="cloud_accounts"
     )
     name = models.CharField(max_length=120, blank=True)
-    account_id = models.CharField(
-        "AWS account ID", max_length=12, validators=[ACCOUNT_ID_VALIDATOR]
-    )
+    # Checked in clean() only: a validator here too made forms show the same error twice.
+    account_id = models.CharField("AWS account ID", max_length=12)
     role_arn = models.CharField(
         "role ARN",
         max_length=600,
-        help_text="arn:aws:iam::<account ID>:role/<name> of the role Spendlens assumes.",
+        # Escaped because Django renders help_text as HTML (the admin always does): raw,
+        # <account ID> and <name> were swallowed as tags.
+        help_text=escape(ROLE_ARN_HELP),
     )
     external_id = models.CharField(
         "ExternalId",
@@ -234,23 +265,47 @@ class CloudAccount(models.Model):
         except ValidationError as exc:
             errors["account_id"] = exc.messages
         self.role_arn = (self.role_arn or "").strip()
-        match = ROLE_ARN_RE.match(self.role_arn)
-        if not match:
-            errors["role_arn"] = [
-                "Enter an IAM role ARN like arn:aws:iam::123456789012:role/SpendlensAccess."
-            ]
-        elif "account_id" not in errors and match["account"] != account_id:
-            errors["role_arn"] = [
-                f"This role belongs to account {match['account']}, not {account_id}: "
-                "the role must live in the account it reads."
-            ]
-        region_errors = self._region_errors()
+        role = RoleArn.parse(self.role_arn)
+        role_error = self._role_error(role, account_id if "account_id" not in errors else None)
+        if role_error:
+            errors["role_arn"] = [role_error]
+        region_errors = self._region_errors(role.partition if role else "aws")
         if region_errors:
             errors["regions"] = region_errors
         if errors:
             raise ValidationError(errors)
 
-    def _region_errors(self) -> list[str]:
+    @property
+    def role(self) -> RoleArn | None:
+        return RoleArn.parse(self.role_arn)
+
+    @staticmethod
+    def _role_error(role: RoleArn | None, account_id: str | None) -> str | None:
+        if role is None:
+            return "Enter an IAM role ARN like arn:aws:iam::123456789012:role/SpendlensAccess."
+        if len(role.name) > ROLE_NAME_MAX_LENGTH:
+            return (
+                f"An IAM role name has at most {ROLE_NAME_MAX_LENGTH} characters; "
+                f"this has {len(role.name)}."
+            )
+        if len(role.path) > ROLE_PATH_MAX_LENGTH:
+            return f"An IAM path has at most {ROLE_PATH_MAX_LENGTH} characters."
+        if account_id and role.account != account_id:
+            return (
+                f"This role belongs to account {role.account}, not {account_id}: "
+                "the role must live in the account it reads."
+            )
+        platform = partition_of(settings.PLATFORM_ROLE_ARN)
+        if platform and role.partition != platform:
+            return (
+                f"This role is in the {role.partition} partition but Spendlens runs in "
+                f"{platform}: AWS does not let a role be assumed from another partition."
+            )
+        return None
+
+    def _region_errors(self, partition: str) -> list[str]:
+        if self.regions is None:  # an empty JSON field in the admin
+            self.regions = []
         if isinstance(self.regions, str):
             self.regions = [r.strip() for r in self.regions.split(",") if r.strip()]
         if not isinstance(self.regions, list) or not all(isinstance(r, str) for r in self.regions):
@@ -258,9 +313,10 @@ class CloudAccount(models.Model):
         self.regions = list(dict.fromkeys(r.strip() for r in self.regions if r.strip()))
         if not self.regions:
             return ["Choose at least one region, e.g. us-east-1."]
-        unknown = [r for r in self.regions if r not in aws_regions()]
+        unknown = [r for r in self.regions if r not in aws_regions(partition)]
         if unknown:
-            return [f"Unknown AWS region: {', '.join(unknown)}."]
+            where = "" if partition == "aws" else f" in the {partition} partition"
+            return [f"Unknown AWS region{where}: {', '.join(unknown)}."]
         return []
 
     def record_success(self, when):
@@ -268,9 +324,19 @@ class CloudAccount(models.Model):
         self.last_synced_at = when
         type(self).objects.filter(pk=self.pk).update(last_synced_at=when)
 
-    def clear_error(self):
-        self.last_error, self.last_error_at = "", None
-        type(self).objects.filter(pk=self.pk).update(last_error="", last_error_at=None)
+    def clear_error(self, prefix: str = ""):
+        """Clear the last error; with PREFIX, only an error that pipeline recorded.
+
+        One last_error serves every pipeline: an inventory that works says nothing about a
+        failing cost sync, and clearing every error on any success would hide it for hours.
+        """
+        cleared = (
+            type(self)
+            .objects.filter(pk=self.pk, last_error__startswith=prefix)
+            .update(last_error="", last_error_at=None)
+        )
+        if cleared:
+            self.last_error, self.last_error_at = "", None
 
     def record_error(self, message: str, when):
         self.last_error = message[:2000]

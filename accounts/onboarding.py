@@ -7,10 +7,12 @@ The same policy documents feed the onboarding page, the admin, the CloudFormatio
 from __future__ import annotations
 
 import json
+import shlex
 
 from django.conf import settings
 
-ROLE_NAME = "SpendlensAccess"
+from accounts.models import RoleArn
+
 PROTECT_TAG_KEY = "spendlens:protect"
 # Stop/start is granted only on instances the customer opts in with this tag.
 STOPPABLE_TAG_KEY = "spendlens:managed"
@@ -21,6 +23,17 @@ READ_ACTIONS = [
     "ec2:Describe*",
     "cloudwatch:GetMetricData",
     "autoscaling:DescribeAutoScalingGroups",
+    # Commitments (Savings Plans and reservations): inventory, daily coverage and utilization,
+    # AWS's purchase recommendation. ec2:Describe* already allows DescribeReservedInstances;
+    # it is named so that a role narrowing Describe* keeps it.
+    "savingsplans:DescribeSavingsPlans",
+    "ec2:DescribeReservedInstances",
+    "rds:DescribeReservedDBInstances",
+    "ce:GetSavingsPlansCoverage",
+    "ce:GetSavingsPlansUtilization",
+    "ce:GetReservationCoverage",
+    "ce:GetReservationUtilization",
+    "ce:GetSavingsPlansPurchaseRecommendation",
 ]
 STOP_START_ACTIONS = ["ec2:StopInstances", "ec2:StartInstances"]
 
@@ -52,7 +65,7 @@ def read_policy() -> dict:
     }
 
 
-def stop_start_policy() -> dict:
+def stop_start_policy(partition: str = "aws") -> dict:
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -60,15 +73,46 @@ def stop_start_policy() -> dict:
                 "Sid": "SpendlensStopStartTaggedInstances",
                 "Effect": "Allow",
                 "Action": STOP_START_ACTIONS,
-                "Resource": "arn:aws:ec2:*:*:instance/*",
+                "Resource": f"arn:{partition}:ec2:*:*:instance/*",
                 "Condition": {"StringEquals": {f"aws:ResourceTag/{STOPPABLE_TAG_KEY}": "true"}},
             }
         ],
     }
 
 
+def role_of(account) -> RoleArn:
+    """The role the user told Spendlens to assume: every snippet creates exactly this one.
+
+    AssumeRole names the role by its ARN, path included, so a snippet that picked a name of its
+    own would create a role Spendlens can never reach.
+    """
+    role = account.role
+    if role is None:
+        # Only rows that bypassed CloudAccount.clean() (or predate its IAM grammar) get here.
+        raise ValueError(f"{account.role_arn!r} is not an IAM role ARN")
+    return role
+
+
+def aws_cli_commands(account) -> str:
+    """The IAM console cannot give a role a path; the CLI can, so this route works for any ARN."""
+    role = role_of(account)
+    commands = [
+        [
+            *("aws", "iam", "create-role", "--role-name", role.name, "--path", role.path),
+            *("--max-session-duration", "3600"),
+            *("--assume-role-policy-document", "file://spendlens-trust.json"),
+        ],
+        [
+            *("aws", "iam", "put-role-policy", "--role-name", role.name),
+            *("--policy-name", "SpendlensRead", "--policy-document", "file://spendlens-read.json"),
+        ],
+    ]
+    return "\n".join(shlex.join(command) for command in commands)
+
+
 def cloudformation_template(account) -> str:
     """A ready CloudFormation template (JSON is valid CloudFormation and needs no YAML lib)."""
+    role = role_of(account)
     template = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": "Read-only access for Spendlens cost control (optional tagged stop/start).",
@@ -87,7 +131,8 @@ def cloudformation_template(account) -> str:
             "SpendlensRole": {
                 "Type": "AWS::IAM::Role",
                 "Properties": {
-                    "RoleName": ROLE_NAME,
+                    "RoleName": role.name,
+                    "Path": role.path,
                     "AssumeRolePolicyDocument": trust_policy(account),
                     "MaxSessionDuration": 3600,
                     "Policies": [
@@ -97,7 +142,7 @@ def cloudformation_template(account) -> str:
                                 "StopStart",
                                 {
                                     "PolicyName": "SpendlensStopStart",
-                                    "PolicyDocument": stop_start_policy(),
+                                    "PolicyDocument": stop_start_policy(role.partition),
                                 },
                                 {"Ref": "AWS::NoValue"},
                             ]
@@ -112,12 +157,21 @@ def cloudformation_template(account) -> str:
 
 
 def terraform_snippet(account) -> str:
+    role = role_of(account)
+    # JSON string literals are valid HCL strings (nothing here can contain HCL's "${").
+    arguments = {
+        "platform_principal_arn": json.dumps(platform_principal()),
+        "external_id": json.dumps(account.external_id),
+        "role_name": json.dumps(role.name),
+        "role_path": json.dumps(role.path),
+        "allow_stop_start": "false",
+    }
+    width = max(map(len, arguments))
+    lines = "".join(f"  {name.ljust(width)} = {value}\n" for name, value in arguments.items())
     return (
         'module "spendlens_access" {\n'
         '  source = "./modules/customer-role"  # from the Spendlens repository\n\n'
-        f'  platform_principal_arn = "{platform_principal()}"\n'
-        f'  external_id            = "{account.external_id}"\n'
-        "  allow_stop_start       = false\n"
+        f"{lines}"
         "}\n"
     )
 

@@ -4,9 +4,6 @@ from accounts import views
 
 urlpatterns = [
     path("accounts/signup/", views.signup, name="signup"),
-    path("profile/", views.profile, name="profile"),
-    path("profile/tokens/", views.token_create, name="token-create"),
-    path("profile/tokens/<str:token_key>/revoke/", views.token_revoke, name="token-revoke"),
     path("aws-accounts/", views.cloud_account_list, name="cloud-account-list"),
     path("aws-accounts/<int:pk>/", views.cloud_account_detail, name="cloud-account-detail"),
     path("aws-accounts/<int:pk>/test/", views.cloud_account_test, name="cloud-account-test"),

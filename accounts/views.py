@@ -4,14 +4,12 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from knox.models import AuthToken
 
 from accounts import onboarding
 from accounts.connection import check_connection
-from accounts.forms import CloudAccountForm, ProfileForm, SignupForm
+from accounts.forms import CloudAccountForm, SignupForm
 from accounts.models import CloudAccount, Membership, Organization, Profile, Role
 
 
@@ -29,42 +27,6 @@ def signup(request):
         messages.success(request, f"Welcome! Connect an AWS account to {organization.name}.")
         return redirect("cloud-account-list")
     return render(request, "accounts/signup.html", {"form": form})
-
-
-@login_required
-def profile(request):
-    profile = Profile.for_user(request.user)
-    form = ProfileForm(request.POST or None, instance=profile)
-    if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, "Profile saved.")
-        return redirect("profile")
-    memberships = Membership.objects.filter(user=request.user).select_related("organization")
-    tokens = AuthToken.objects.filter(user=request.user).order_by("-created")
-    return render(
-        request,
-        "accounts/profile.html",
-        {"form": form, "memberships": memberships, "tokens": tokens},
-    )
-
-
-@login_required
-@require_POST
-def token_create(request):
-    _, key = AuthToken.objects.create(user=request.user)
-    # Shown once: only the hash is stored.
-    messages.success(request, f"New API token (copy it now, it is not shown again): {key}")
-    return redirect(reverse("profile") + "#tokens")
-
-
-@login_required
-@require_POST
-def token_revoke(request, token_key):
-    deleted, _ = AuthToken.objects.filter(user=request.user, token_key=token_key).delete()
-    if not deleted:
-        raise Http404
-    messages.success(request, "API token revoked.")
-    return redirect(reverse("profile") + "#tokens")
 
 
 @login_required
@@ -99,17 +61,23 @@ def _account_for(request, pk) -> CloudAccount:
 @login_required
 def cloud_account_detail(request, pk):
     account = _account_for(request, pk)
+    role = account.role
     context = {
         "account": account,
+        "role": role,
         "trust_policy": onboarding.pretty(onboarding.trust_policy(account)),
         "read_policy": onboarding.pretty(onboarding.read_policy()),
-        "stop_start_policy": onboarding.pretty(onboarding.stop_start_policy()),
-        "cloudformation": onboarding.cloudformation_template(account),
-        "terraform": onboarding.terraform_snippet(account),
         "platform_principal": onboarding.platform_principal(),
         "can_test": account.organization.user_has_role(request.user, Role.OPERATOR),
         "report": request.session.pop(f"connection-report-{account.pk}", None),
     }
+    if role:
+        context |= {
+            "stop_start_policy": onboarding.pretty(onboarding.stop_start_policy(role.partition)),
+            "aws_cli": onboarding.aws_cli_commands(account),
+            "cloudformation": onboarding.cloudformation_template(account),
+            "terraform": onboarding.terraform_snippet(account),
+        }
     return render(request, "accounts/cloud_account_detail.html", context)
 
 
@@ -123,11 +91,19 @@ def cloud_account_test(request, pk):
     report = check_connection(account)
     if report.ok:
         account.clear_error()
-        messages.success(request, "Connection works: every permission Spendlens needs is there.")
+        if all(c.ok for c in report.checks):
+            messages.success(
+                request, "Connection works: every permission Spendlens needs is there."
+            )
+        else:
+            messages.warning(
+                request, "Connection works; some optional permissions are missing (see below)."
+            )
     else:
         account.record_error(report.first_error(), timezone.now())
         messages.error(request, "The connection test found problems; see below.")
     request.session[f"connection-report-{account.pk}"] = [
-        {"name": c.name, "ok": c.ok, "detail": c.detail, "hint": c.hint} for c in report.checks
+        {"name": c.name, "ok": c.ok, "detail": c.detail, "hint": c.hint, "required": c.required}
+        for c in report.checks
     ]
     return redirect(account)

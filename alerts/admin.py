@@ -25,7 +25,7 @@ class BudgetAdmin(TenantScopedAdmin):
         "active",
     ]
     list_filter = ["active", OrganizationFilter]
-    list_select_related = ["organization", "account"]
+    list_select_related = ["organization", "account", "dimension"]
     search_fields = ["name", "account__name", "account__account_id"]
     inlines = [BudgetThresholdInline]
 
@@ -38,6 +38,8 @@ class BudgetAdmin(TenantScopedAdmin):
 
     @admin.display(description="covers", ordering="account__name")
     def scope(self, obj):
+        if obj.dimension_id:
+            return obj.scope_label
         return str(obj.account) if obj.account_id else "the whole organisation"
 
     @admin.display(description="monthly amount", ordering="monthly_amount")

@@ -7,6 +7,7 @@ from rest_framework import serializers, viewsets
 from accounts.api import require_operator
 from accounts.models import CloudAccount, Organization
 from alerts.models import AlertEvent, Budget, BudgetThreshold
+from allocation.models import Dimension
 from config.api import SlugRelatedField
 
 
@@ -24,11 +25,28 @@ class BudgetSerializer(serializers.ModelSerializer):
         required=False,
         allow_null=True,
     )
+    # By id: a slug is unique only within an organisation.
+    dimension = serializers.PrimaryKeyRelatedField(
+        queryset=Dimension.objects.none(),
+        required=False,
+        allow_null=True,
+        help_text="With dimension_value: the budget covers that value's allocated spend.",
+    )
     thresholds = ThresholdSerializer(many=True, required=False)
 
     class Meta:
         model = Budget
-        fields = ["id", "organization", "account", "name", "monthly_amount", "active", "thresholds"]
+        fields = [
+            "id",
+            "organization",
+            "account",
+            "dimension",
+            "dimension_value",
+            "name",
+            "monthly_amount",
+            "active",
+            "thresholds",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -36,6 +54,7 @@ class BudgetSerializer(serializers.ModelSerializer):
         if request is not None:
             self.fields["organization"].queryset = Organization.objects.for_user(request.user)
             self.fields["account"].queryset = CloudAccount.objects.for_user(request.user)
+            self.fields["dimension"].queryset = Dimension.objects.for_user(request.user)
 
     def validate(self, attrs):
         organization = attrs.get("organization") or self.instance.organization
@@ -48,6 +67,10 @@ class BudgetSerializer(serializers.ModelSerializer):
             pk=getattr(self.instance, "pk", None),
             organization=organization,
             account=attrs.get("account", getattr(self.instance, "account", None)),
+            dimension=attrs.get("dimension", getattr(self.instance, "dimension", None)),
+            dimension_value=attrs.get(
+                "dimension_value", getattr(self.instance, "dimension_value", "")
+            ),
             name=attrs.get("name", getattr(self.instance, "name", "")),
         )
         candidate.clean()
@@ -83,7 +106,7 @@ class BudgetViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         return (
             Budget.objects.for_user(self.request.user)
-            .select_related("organization", "account")
+            .select_related("organization", "account", "dimension")
             .prefetch_related("thresholds")
             .order_by("organization_id", "name")
         )

@@ -20,6 +20,7 @@ import logging
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -37,7 +38,15 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 Status = AlertEvent.Status
 # Kinds whose subject names a single occurrence: raised once, ever, whoever checks.
-ONCE_PER_SUBJECT = frozenset({AlertKind.BUDGET, AlertKind.COST_SPIKE})
+ONCE_PER_SUBJECT = frozenset(
+    {
+        AlertKind.BUDGET,
+        AlertKind.COST_SPIKE,
+        AlertKind.COMMITMENT_EXPIRING,
+        AlertKind.COMMITMENT_UNDERUSED,
+        AlertKind.COVERAGE_DROPPING,
+    }
+)
 
 
 @dataclass
@@ -48,7 +57,17 @@ class Alert:
     title: str
     lines: list[str] = field(default_factory=list)
     evidence: dict = field(default_factory=dict)
-    link: str = ""  # a path on this site, e.g. an admin change page
+    link: str = ""  # a dashboard page about it, which every member can open
+    admin_link: str = ""  # the admin page about it, for staff allowed to view it
+    admin_permission: str = ""  # the permission that page needs, e.g. "costs.view_budget"
+    # Only these members (user ids), e.g. those following a team's value; None: every member.
+    users: frozenset | None = None
+
+    def link_for(self, user) -> str:
+        """The page USER can open: a member who is not staff would meet the admin's login."""
+        if self.admin_link and user.is_staff and user.has_perm(self.admin_permission):
+            return self.admin_link
+        return self.link
 
 
 def recipients(organization) -> list[tuple[object, Profile]]:
@@ -95,6 +114,8 @@ def raise_alert(alert: Alert, now=None) -> list[AlertEvent]:
 def _record(alert: Alert, now) -> list[AlertEvent]:
     events = []
     for user, profile in recipients(alert.organization):
+        if alert.users is not None and user.pk not in alert.users:
+            continue
         wanted = profile.email_enabled and alert.kind not in (profile.muted_alert_kinds or [])
         events.append(
             AlertEvent(
@@ -106,7 +127,7 @@ def _record(alert: Alert, now) -> list[AlertEvent]:
                 address=profile.delivery_address,
                 status=Status.PENDING if wanted else Status.SKIPPED,
                 evidence={"lines": alert.lines, **alert.evidence},
-                link=alert.link,
+                link=alert.link_for(user),
                 created_at=now,
                 updated_at=now,
             )
@@ -148,12 +169,62 @@ def absolute(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path if path else ""
 
 
+# Evidence keys stay machine-readable (the API returns them); e-mails show them to people.
+MONEY_KEYS = frozenset(
+    {
+        "monthly_amount",
+        "actual_month_to_date",
+        "forecast_month_end",
+        "daily_rate",
+        "cost",
+        "baseline_median_14_days",
+        "threshold",
+        "increase",
+        "monthly_saving",
+        "monthly_saving_total",
+    }
+)
+LABELS = {
+    "baseline_median_14_days": "Baseline median (14 days)",
+    "max_daily_network_mb": "Max daily network (MB)",
+    "avg_cpu": "Average CPU %",
+    "max_cpu": "Max CPU %",
+    "max_daily_cpu_avg": "Max daily CPU average %",
+    "max_hourly_cpu_avg": "Max hourly CPU average %",
+    "coverage_percent": "Coverage %",
+    "monthly_saving_total": "Monthly saving, total",
+}
+
+
+def evidence_rows(evidence: dict) -> list[tuple[str, str]]:
+    """(label, value) pairs for people: "Monthly saving total: $161.81", not snake_case."""
+    rows = []
+    for key, value in evidence.items():
+        if key == "lines":
+            continue
+        label = LABELS.get(key) or key.replace("_", " ").capitalize()
+        rows.append((label, _shown(key, value)))
+    return rows
+
+
+def _shown(key: str, value) -> str:
+    if value is None or value == "":
+        return "—"
+    if key in MONEY_KEYS:
+        try:
+            return f"${Decimal(str(value)).quantize(Decimal('0.01')):,}"
+        except InvalidOperation:
+            return str(value)
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value) or "—"
+    return str(value)
+
+
 def render(event: AlertEvent) -> EmailMultiAlternatives:
-    evidence = {k: v for k, v in event.evidence.items() if k != "lines"}
     context = {
         "event": event,
         "lines": event.evidence.get("lines", []),
-        "evidence": evidence,
+        "evidence": evidence_rows(event.evidence),
         "link": absolute(event.link),
         "preferences_url": absolute(reverse("profile")) + "#alerts",
     }

@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import CloudAccount, Organization, TenantQuerySet
+from allocation.models import Dimension
 
 
 class AlertKind(models.TextChoices):
@@ -19,6 +20,9 @@ class AlertKind(models.TextChoices):
     BUDGET = "budget", "Budget threshold crossed"
     COST_SPIKE = "cost_spike", "Daily cost spike"
     SYNC_FAILING = "sync_failing", "Sync failing repeatedly"
+    COMMITMENT_EXPIRING = "commitment_expiring", "Commitment expiring"
+    COMMITMENT_UNDERUSED = "commitment_underused", "Commitment underused"
+    COVERAGE_DROPPING = "coverage_dropping", "Commitment coverage dropping"
 
 
 class Budget(models.Model):
@@ -34,6 +38,20 @@ class Budget(models.Model):
         blank=True,
         related_name="budgets",
         help_text="Empty: the whole organisation.",
+    )
+    dimension = models.ForeignKey(
+        Dimension,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="budgets",
+        help_text='With a value: the spend allocated to that value only ("Team = payments").',
+    )
+    dimension_value = models.CharField(
+        "value",
+        max_length=128,
+        blank=True,
+        help_text="The dimension's value the budget covers, as the allocation names it.",
     )
     name = models.CharField(max_length=100)
     monthly_amount = models.DecimalField(
@@ -57,12 +75,31 @@ class Budget(models.Model):
         return self.name
 
     def clean(self):
+        errors = {}
         if (
             self.account_id
             and self.organization_id
             and (self.account.organization_id != self.organization_id)
         ):
-            raise ValidationError({"account": "That account belongs to another organisation."})
+            errors["account"] = "That account belongs to another organisation."
+        if self.dimension_id:
+            if self.organization_id and self.dimension.organization_id != self.organization_id:
+                errors["dimension"] = "That dimension belongs to another organisation."
+            elif self.account_id:
+                # The allocation rollups are per value, not per account: both would be a guess.
+                errors["dimension"] = "A budget covers an account or a dimension value, not both."
+            if not self.dimension_value.strip():
+                errors["dimension_value"] = "Say which value of the dimension it covers."
+        elif self.dimension_value:
+            errors["dimension_value"] = "A value needs its dimension."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def scope_label(self) -> str:
+        if self.dimension_id:
+            return f"{self.dimension.name} = {self.dimension_value}"
+        return self.account.name if self.account_id else self.organization.name
 
     def ensure_thresholds(self) -> None:
         """A budget without thresholds gets the defaults: 50/80/100% actual, 100% forecast."""
@@ -135,7 +172,11 @@ class AlertEvent(models.Model):
     address = models.EmailField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     evidence = models.JSONField(default=dict, blank=True)
-    link = models.CharField(max_length=500, blank=True, help_text="Admin page it is about.")
+    link = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="The page it is about that the recipient can open (the admin for staff).",
+    )
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
@@ -173,3 +214,58 @@ class Cooldown(models.Model):
 
     def __str__(self):
         return f"{self.user} {self.kind} {self.subject} until {self.until}"
+
+
+class SpikeCheck(models.Model):
+    """How far an organisation's daily costs have been judged for spikes on final figures.
+
+    The next check judges from settled_through (its figures may yet be revised) to yesterday,
+    LOOKBACK_DAYS at most (alerts/spikes.py). Read and written only in the organisation's
+    raising() turn (alerts/delivery.py), so two checks never interleave on it.
+    """
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    settled_through = models.DateField()
+    checked_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.organization_id}: spikes judged through {self.settled_through}"
+
+
+class CostSpike(models.Model):
+    """A day's cost of one service in one account that the spike check judged a spike.
+
+    Written by the check (alerts/rules.py spike_alerts()) as it raises the alert; the cost
+    chart marks these rows, so a page view reads a few rows instead of judging every
+    (account, service) series of 44 days of cost records again.
+    """
+
+    tenant_path = "organization"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="cost_spikes"
+    )
+    sub_account_id = models.CharField(max_length=255)
+    service = models.CharField(max_length=200)
+    day = models.DateField()
+    cost = models.DecimalField(max_digits=24, decimal_places=10)
+    baseline_median = models.DecimalField(max_digits=24, decimal_places=10)
+    threshold = models.DecimalField(max_digits=24, decimal_places=10)
+    detected_at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "sub_account_id", "service", "day"],
+                name="unique_cost_spike",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "day"], name="spike_org_day")]
+        ordering = ["day", "sub_account_id", "service"]
+
+    def __str__(self):
+        return f"{self.service} in {self.sub_account_id} on {self.day}"

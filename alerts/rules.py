@@ -1,7 +1,8 @@
 """When to raise which alert. Each rule raises an alert once per occurrence of its condition:
 
 - budget: once per (budget, month, threshold, basis) crossed;
-- cost spike: once per (account, service, day) judged a spike (alerts/spikes.py);
+- cost spike: once per (account, service, day) judged a spike (alerts/spikes.py), judging
+  every complete day since the last check, 7 at most;
 - idle instance: once per idle recommendation opened (again if it reopens later);
 - savings digest: the rightsizing and waste recommendations opened since the last digest;
 - sync failing: once per streak of SYNC_FAILURES failed cost syncs in a row.
@@ -11,8 +12,10 @@ The per-user cooldown (alerts/delivery.py) then rate-limits e-mails about the sa
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.db.models import Max, Sum
 from django.urls import reverse
@@ -21,9 +24,12 @@ from django.utils import timezone
 from accounts.models import CloudAccount
 from alerts import forecast, spikes
 from alerts.delivery import Alert, already_raised, raise_alert, raising
-from alerts.models import AlertEvent, AlertKind, Budget, BudgetThreshold
+from alerts.models import AlertEvent, AlertKind, Budget, BudgetThreshold, SpikeCheck
+from allocation import summary as allocation_summary
+from allocation.models import Dimension
 from costs import spend
-from costs.models import Recommendation, SyncRun
+from costs.models import SyncRun
+from findings.models import Recommendation
 
 SYNC_FAILURES = 3
 DIGEST_LINES = 10
@@ -34,31 +40,57 @@ def usd(amount: Decimal) -> str:
     return f"${amount.quantize(CENT):,}"
 
 
-def _admin(name: str, pk) -> str:
-    return reverse(f"admin:{name}_change", args=[pk])
+def _admin(model, pk) -> dict:
+    """The admin change page of MODEL's row PK, and the permission it needs."""
+    opts = model._meta
+    return {
+        "admin_link": reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[pk]),
+        "admin_permission": f"{opts.app_label}.view_{opts.model_name}",
+    }
+
+
+def budget_outlook(budget, today: date) -> forecast.Forecast:
+    """BUDGET's month so far and its month-end forecast, each cost counted once (a budget
+    scoped to a dimension value: what the allocation rollups give that value)."""
+    start = forecast.history_start(today)
+    if budget.dimension_id:
+        daily = allocation_summary.value_daily(
+            budget.dimension, budget.dimension_value, start, today
+        )
+    else:
+        daily = spend.daily_totals(
+            budget.organization_id, start, today + timedelta(days=1), budget.account
+        )
+    return forecast.month_end_forecast(daily, today)
+
+
+def crossed_thresholds(budget, outlook: forecast.Forecast) -> list[BudgetThreshold]:
+    """BUDGET's thresholds that the month's actual spend or forecast has reached."""
+    crossed = []
+    for threshold in budget.thresholds.all():
+        actual = threshold.basis == BudgetThreshold.Basis.ACTUAL
+        value = outlook.actual if actual else outlook.forecast
+        if value is not None and value >= budget.monthly_amount * threshold.percent / 100:
+            crossed.append(threshold)
+    return crossed
 
 
 def budget_alerts(organization, today: date) -> list[Alert]:
     alerts = []
     month_start = today.replace(day=1)
     budgets = Budget.objects.filter(organization=organization, active=True).select_related(
-        "account"
+        "account", "dimension"
     )
     for budget in budgets.prefetch_related("thresholds"):
-        daily = spend.daily_totals(
-            organization, month_start, today + timedelta(days=1), budget.account
-        )
-        outlook = forecast.month_end_forecast(daily, today)
-        for threshold in budget.thresholds.all():
+        outlook = budget_outlook(budget, today)
+        for threshold in crossed_thresholds(budget, outlook):
             limit = budget.monthly_amount * threshold.percent / 100
             basis = threshold.basis
             value = outlook.actual if basis == BudgetThreshold.Basis.ACTUAL else outlook.forecast
-            if value is None or value < limit:
-                continue
             subject = f"budget:{budget.pk}:{month_start:%Y-%m}:{threshold.percent}:{basis}"
             if already_raised(organization, AlertKind.BUDGET, subject):
                 continue
-            scope = budget.account.name if budget.account else organization.name
+            scope = budget.scope_label
             what = "spent" if basis == BudgetThreshold.Basis.ACTUAL else "forecast to spend"
             alerts.append(
                 Alert(
@@ -79,19 +111,35 @@ def budget_alerts(organization, today: date) -> list[Alert]:
                         "basis": basis,
                         **outlook.evidence(),
                     },
-                    _admin("alerts_budget", budget.pk),
+                    link=reverse("budget-detail", args=[budget.pk]),
+                    **_admin(Budget, budget.pk),
                 )
             )
     return alerts
 
 
 def spike_alerts(organization, today: date) -> list[Alert]:
-    day = today - timedelta(days=1)
-    series = spend.daily_by_service(
-        organization, day - timedelta(days=spikes.BASELINE_DAYS), day + timedelta(days=1)
-    )
+    """Spikes on the complete days since the last check (alerts/spikes.py), 7 days at most.
+
+    It records how far the figures it judged were final (SpikeCheck) and the next check starts
+    there: call it in the organisation's raising() turn and raise what it returns in that turn,
+    as check_alerts() does, so that checks take turns and a failure undoes both.
+    """
+    last = today - timedelta(days=1)
+    first = today - timedelta(days=spikes.LOOKBACK_DAYS)
+    check = SpikeCheck.objects.filter(organization=organization).first()
+    if check is not None:
+        first = min(max(first, check.settled_through), last)
+    settled = spikes.settled_through(organization, first, last)
+    if settled is not None:
+        SpikeCheck.objects.update_or_create(
+            organization=organization,
+            defaults={"settled_through": settled, "checked_at": timezone.now()},
+        )
     alerts = []
-    for spike in spikes.find_spikes(series, day):
+    for spike in spikes.detect([organization], first, last):
+        spikes.record(organization, spike)
+        day = spike.day
         subject = f"spike:{spike.sub_account_id}:{spike.service}:{day.isoformat()}"
         if already_raised(organization, AlertKind.COST_SPIKE, subject):
             continue
@@ -107,10 +155,53 @@ def spike_alerts(organization, today: date) -> list[Alert]:
                     f"(+{usd(spike.increase)}).",
                 ],
                 spike.evidence(),
-                reverse("admin:costs_costrecord_changelist")
-                + f"?service={spike.service}&usage_date={day.isoformat()}",
+                link=reverse("dashboard") + "#cost-chart-title",
+                admin_link=reverse("admin:costs_costrecord_changelist")
+                + "?"
+                + urlencode({"service": spike.service, "usage_date": day.isoformat()}),
+                admin_permission="costs.view_costrecord",
             )
         )
+    return alerts + value_spike_alerts(organization, first, last)
+
+
+def value_spike_alerts(organization, first: date, last: date) -> list[Alert]:
+    """Spikes of the values of dimensions with spike_alerts, for the members following them."""
+    alerts = []
+    dimensions = Dimension.objects.filter(organization=organization, spike_alerts=True)
+    for dimension in dimensions.order_by("pk"):
+        followers = defaultdict(set)
+        for user_id, value in dimension.followers.values_list("user_id", "value"):
+            followers[value].add(user_id)
+        for spike in spikes.value_spikes(dimension, first, last):
+            users = followers.get(spike.value)
+            subject = f"spike:{dimension.slug}={spike.value}:{spike.day.isoformat()}"
+            if not users or already_raised(organization, AlertKind.COST_SPIKE, subject):
+                continue
+            scope = f"{dimension.name} = {spike.value}"
+            alerts.append(
+                Alert(
+                    organization,
+                    AlertKind.COST_SPIKE,
+                    subject,
+                    f"Cost spike: {scope} on {spike.day:%d %b}",
+                    [
+                        f"{scope} cost {usd(spike.cost)} on {spike.day.isoformat()} against a "
+                        f"median of {usd(spike.baseline_median)} over the previous 14 days "
+                        f"(+{usd(spike.cost - spike.baseline_median)}).",
+                    ],
+                    {
+                        "dimension": dimension.name,
+                        "value": spike.value,
+                        "day": spike.day.isoformat(),
+                        "cost": str(spike.cost.quantize(CENT)),
+                        "baseline_median": str(spike.baseline_median.quantize(CENT)),
+                        "threshold": str(spike.threshold.quantize(CENT)),
+                    },
+                    link=reverse("dashboard"),
+                    users=frozenset(users),
+                )
+            )
     return alerts
 
 
@@ -120,9 +211,12 @@ def idle_alerts(organization) -> list[Alert]:
         account__organization=organization,
         kind=Recommendation.Kind.IDLE_INSTANCE,
         status=Recommendation.Status.OPEN,
-    ).select_related("account")
+    ).select_related("account", "instance")
     for rec in recs:
         subject = f"instance:{rec.account.account_id}:{rec.resource_id}"
+        # People know their boxes by the Name tag; the ID tells two of a name apart.
+        name = rec.instance.name if rec.instance else ""
+        box = f"{name} ({rec.resource_id})" if name else rec.resource_id
         if already_raised(organization, AlertKind.IDLE_INSTANCE, subject, since=rec.created_at):
             continue
         alerts.append(
@@ -130,8 +224,7 @@ def idle_alerts(organization) -> list[Alert]:
                 organization,
                 AlertKind.IDLE_INSTANCE,
                 subject,
-                f"Idle instance {rec.resource_id} in {rec.account.name}: "
-                f"save {usd(rec.monthly_saving)}/month",
+                f"Idle instance {box} in {rec.account.name}: save {usd(rec.monthly_saving)}/month",
                 [
                     rec.summary,
                     rec.action,
@@ -139,14 +232,15 @@ def idle_alerts(organization) -> list[Alert]:
                     f"({rec.get_saving_basis_display()}).",
                 ],
                 {
-                    "instance": rec.resource_id,
+                    "instance": box,
                     "account": rec.account.account_id,
                     "region": rec.region,
                     "monthly_saving": str(rec.monthly_saving),
-                    "saving_basis": rec.saving_basis,
+                    "saving_basis": rec.get_saving_basis_display(),
                     **{k: v for k, v in rec.evidence.items() if not isinstance(v, dict | list)},
                 },
-                _admin("costs_recommendation", rec.pk),
+                link=reverse("recommendation-detail", args=[rec.pk]),
+                **_admin(Recommendation, rec.pk),
             )
         )
     return alerts
@@ -170,7 +264,7 @@ def savings_digest(organization) -> list[Alert]:
     count = recs.count()
     lines = [f"{usd(r.monthly_saving)}/month: {r.summary}" for r in top]
     if count > len(top):
-        lines.append(f"... and {count - len(top)} more in the admin.")
+        lines.append(f"... and {count - len(top)} more on the recommendations page.")
     return [
         Alert(
             organization,
@@ -178,8 +272,13 @@ def savings_digest(organization) -> list[Alert]:
             subject,
             f"{count} new savings worth {usd(total or Decimal(0))}/month",
             lines,
-            {"recommendations": count, "monthly_saving_total": str(total or Decimal(0))},
-            reverse("admin:costs_recommendation_changelist") + "?status__exact=open",
+            {
+                "recommendations": count,
+                "monthly_saving_total": str((total or Decimal(0)).quantize(CENT)),
+            },
+            link=reverse("recommendation-list"),
+            admin_link=reverse("admin:findings_recommendation_changelist") + "?status__exact=open",
+            admin_permission="findings.view_recommendation",
         )
     ]
 
@@ -212,7 +311,8 @@ def sync_failure_alerts(organization) -> list[Alert]:
                     "failed_runs": SYNC_FAILURES,
                     "latest_error": runs[0].error[:500],
                 },
-                _admin("accounts_cloudaccount", account.pk),
+                link=reverse("cloud-account-detail", args=[account.pk]),
+                **_admin(CloudAccount, account.pk),
             )
         )
     return alerts

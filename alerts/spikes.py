@@ -1,7 +1,6 @@
 """Daily cost spikes per service, against a robust baseline.
 
-For each (account, service), the day judged is the latest complete day (yesterday: today's
-costs are still arriving). Its baseline is the previous 14 days, a day without a record
+Each (account, service)'s day is judged against the previous 14 days, a day without a record
 counting as zero spend. Robust statistics, so one earlier spike does not hide the next:
 
     median  = median of the 14 baseline days
@@ -12,6 +11,13 @@ counting as zero spend. Robust statistics, so one earlier spike does not hide th
 
 The percentage floor keeps a perfectly flat service (MAD = 0) from alerting on cents, and the
 dollar floor keeps small services from alerting on noise.
+
+Which days: only complete ones (before today: today's costs are still arriving). detect() judges
+a range of days from the cost store, each cost counted once; the alert rule asks it for the days
+since its last check (alerts/rules.py) and records each spike it finds (CostSpike), which the
+cost chart marks (dashboard/overview.py recorded()): a marked day and an alert are the same verdict
+on the same figures, and a page view reads those rows instead of judging 44 days of every
+(account, service) series again (6 s for 1,000 accounts x 7 services, bench/README.md).
 """
 
 from __future__ import annotations
@@ -21,7 +27,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from statistics import median
 
+from alerts.models import CostSpike
+from allocation import summary as allocation_summary
+from costs import spend
+
 BASELINE_DAYS = 14
+LOOKBACK_DAYS = 7  # a check judges at most the last 7 complete days
 MAD_SCALE = Decimal("1.4826")
 SPREADS = Decimal(3)
 RELATIVE_FLOOR = Decimal("0.5")
@@ -40,6 +51,17 @@ class Spike:
     @property
     def increase(self) -> Decimal:
         return self.cost - self.baseline_median
+
+    def figures(self) -> dict:
+        """What the cost chart's tooltip and table show."""
+        cent = Decimal("0.01")
+        return {
+            "account": self.sub_account_id,
+            "service": self.service,
+            "cost": str(self.cost.quantize(cent)),
+            "baseline_median": str(self.baseline_median.quantize(cent)),
+            "increase": str(self.increase.quantize(cent)),
+        }
 
     def evidence(self) -> dict:
         cent = Decimal("0.01")
@@ -78,3 +100,99 @@ def find_spikes(
         if spike:
             spikes.append(Spike(sub_account, service, day, daily[day], middle, threshold))
     return spikes
+
+
+def spikes_between(
+    series: dict[tuple[str, str], dict[date, Decimal]],
+    first: date,
+    last: date,
+    min_increase: Decimal = DEFAULT_MIN_INCREASE,
+) -> list[Spike]:
+    found = []
+    for offset in range((last - first).days + 1):
+        found += find_spikes(series, first + timedelta(days=offset), min_increase)
+    return found
+
+
+def detect(
+    organizations, first: date, last: date, min_increase: Decimal = DEFAULT_MIN_INCREASE
+) -> list[Spike]:
+    """The spikes of each organisation's (account, service) daily costs on FIRST..LAST, day by
+    day; one query for all of ORGANIZATIONS, whose costs are judged apart."""
+    by_organization = spend.daily_by_service(
+        organizations, first - timedelta(days=BASELINE_DAYS), last + timedelta(days=1)
+    )
+    return [
+        spike
+        for _, series in sorted(by_organization.items())
+        for spike in spikes_between(series, first, last, min_increase)
+    ]
+
+
+def settled_through(organization, first: date, last: date) -> date | None:
+    """The newest day of FIRST..LAST up to which every account with costs on those days has
+    reported figures Cost Explorer no longer estimates; None when no account has costs there.
+
+    An account whose costs stopped coming (a failing sync) holds it back at its last day, so
+    its days are judged again once they arrive.
+    """
+    reported = spend.reported_days(organization, first, last + timedelta(days=1))
+    if not reported:
+        return None
+    return min(
+        newest if estimated is None else estimated - timedelta(days=1)
+        for newest, estimated in reported.values()
+    )
+
+
+def record(organization, spike: Spike) -> None:
+    """Keep SPIKE for the chart; a day judged again on revised figures keeps the latest."""
+    CostSpike.objects.update_or_create(
+        organization=organization,
+        sub_account_id=spike.sub_account_id,
+        service=spike.service,
+        day=spike.day,
+        defaults={
+            "cost": spike.cost,
+            "baseline_median": spike.baseline_median,
+            "threshold": spike.threshold,
+        },
+    )
+
+
+def recorded(organizations, first: date, last: date) -> list[Spike]:
+    """The spikes the checks recorded for ORGANIZATIONS on FIRST..LAST, in one query."""
+    rows = CostSpike.objects.filter(
+        organization__in=organizations, day__gte=first, day__lte=last
+    ).order_by("day", "organization_id", "sub_account_id", "service")
+    return [
+        Spike(r.sub_account_id, r.service, r.day, r.cost, r.baseline_median, r.threshold)
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class ValueSpike:
+    """A spike of one dimension value's daily allocated spend ("Team = payments")."""
+
+    value: str
+    day: date
+    cost: Decimal
+    baseline_median: Decimal
+    threshold: Decimal
+
+
+def value_spikes(
+    dimension, first: date, last: date, min_increase: Decimal = DEFAULT_MIN_INCREASE
+) -> list[ValueSpike]:
+    """The spikes of each of DIMENSION's values on FIRST..LAST, judged like a service's, on
+    the allocation rollups (shared costs included: that is what the value is charged)."""
+    series = allocation_summary.daily(dimension, first - timedelta(days=BASELINE_DAYS), last)
+    found = []
+    for value, daily in sorted(series.items()):
+        for offset in range((last - first).days + 1):
+            day = first + timedelta(days=offset)
+            spike, middle, threshold = judge(daily, day, min_increase)
+            if spike:
+                found.append(ValueSpike(value, day, daily[day], middle, threshold))
+    return found

@@ -9,13 +9,17 @@ from __future__ import annotations
 import logging
 
 from accounts.models import Organization
-from alerts import delivery, rules
+from alerts import commitments, delivery, rules
 
 logger = logging.getLogger(__name__)
 
 
 def check_budgets_all() -> dict:
-    raised = sum(rules.check_budgets(org) for org in Organization.objects.all())
+    """Budgets and commitments: the thresholds on money committed, on the same schedule."""
+    raised = sum(
+        rules.check_budgets(org) + commitments.check_commitments(org)
+        for org in Organization.objects.all()
+    )
     return {"raised": raised, **delivery.deliver_pending()}
 
 

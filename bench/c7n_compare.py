@@ -1,13 +1,13 @@
 """Benchmark: CloudWatch API calls, Spendlens against Cloud Custodian (c7n), on one fleet.
 
 A moto server (from our venv) on 127.0.0.1 holds a fleet of 50 running instances with 14 days
-of hourly CPU and network statistics from accounts/demo.py's profiles (idle, nightly batch,
+of hourly CPU and network statistics from demo/metrics.py's profiles (idle, nightly batch,
 business hours, steady busy, oversized). Then:
 
 - c7n (PyPI `c7n`, installed into its own venv bench/out/c7n-venv so ours stays pinned) runs an
   "idle EC2" policy: a `metrics` filter, CPUUtilization Average < 5% over 14 days. Its
   CloudWatch calls come from OUTDIR/<policy>/metadata.json (api-stats).
-- Spendlens runs `costs.utilization.collect` (GetMetricData, batched) and `costs.idle.assess`
+- Spendlens runs `fleet.utilization.collect` (GetMetricData, batched) and `findings.idle.assess`
   on the same instances, in a worker process against the bench PostgreSQL database.
 
 It prints both call counts, where the verdicts differ and why, and the counts at 1,000
@@ -91,11 +91,11 @@ def seed(endpoint: str, count: int, now) -> dict[str, str]:
     """Launch COUNT instances and publish their hourly metrics; returns instance_id -> profile."""
     import boto3
 
-    from accounts import demo
+    from demo import seed as demo
 
     ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=endpoint)
     cloudwatch = boto3.client("cloudwatch", region_name=REGION, endpoint_url=endpoint)
-    image = demo._demo_image(ec2)
+    image = demo.demo_image(ec2)
     fleet = {}
     for n, (profile, instance_type, memory) in enumerate(fleet_plan(count)):
         key = f"c7n-{profile}-{n:03d}"
@@ -135,8 +135,10 @@ def ours(endpoint: str, fleet: dict[str, str], now) -> dict:
 
     from accounts import aws
     from accounts.models import CloudAccount, Organization
-    from costs import idle, utilization
-    from costs.models import DetectionSettings, Instance, UtilizationDay
+    from findings import idle, rightsizing
+    from findings.models import DetectionSettings
+    from fleet import utilization
+    from fleet.models import Instance, UtilizationDay
 
     org, _ = Organization.objects.get_or_create(slug=ORG_SLUG, defaults={"name": "Bench c7n"})
     account, _ = CloudAccount.objects.get_or_create(
@@ -177,11 +179,17 @@ def ours(endpoint: str, fleet: dict[str, str], now) -> dict:
     instances = list(Instance.objects.filter(account=account))
     start, end = utilization.lookback_window(now, settings.lookback_days)
     started = time.perf_counter()
-    result = utilization.collect(cloudwatch, instances, start, end, settings)
+    result = utilization.collect(
+        cloudwatch, instances, start, end, rightsizing.memory_wanted(settings)
+    )
     collect_seconds = time.perf_counter() - started
     verdicts, evidence = {}, {}
     for instance in instances:
-        days = list(UtilizationDay.objects.filter(instance=instance, day__gte=start.date()))
+        days = list(
+            UtilizationDay.objects.filter(
+                instance=instance, day__gte=start.date(), day__lt=end.date()
+            )
+        )
         assessment = idle.assess(instance, days, settings)
         verdicts[instance.instance_id] = assessment.verdict
         evidence[instance.instance_id] = {
@@ -198,6 +206,10 @@ def ours(endpoint: str, fleet: dict[str, str], now) -> dict:
         "verdicts": verdicts,
         "evidence": evidence,
         "p95_threshold": settings.rightsize_cpu_p95_percent,
+        "batching": {
+            "instances_per_call": utilization.instances_per_call(DAYS),
+            "datapoints_per_instance": utilization.datapoints_per_instance(DAYS),
+        },
     }
 
 
@@ -229,8 +241,10 @@ def start_moto() -> tuple[subprocess.Popen, str]:
 
     port = free_port()
     log = (OUT / "c7n-moto.log").open("w")
+    # The moto of the interpreter running this benchmark, wherever its venv lives.
+    moto_server = Path(sys.executable).parent / "moto_server"
     process = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        [str(moto_server), "-H", "127.0.0.1", "-p", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -295,10 +309,9 @@ def run_c7n(custodian: Path, endpoint: str) -> tuple[dict | None, str, str]:
 
 def why(profile: str, evidence: dict) -> str:
     e = evidence
-    figures = (
-        f"avg CPU {e['avg_cpu']}%, busiest hour {e['max_hourly_cpu_avg']}%, "
-        f"max {e['max_daily_network_mb']} MB/day network"
-    )
+    network = e["max_daily_network_mb"]
+    traffic = "network unknown" if network is None else f"max {network} MB/day network"
+    figures = f"avg CPU {e['avg_cpu']}%, busiest hour {e['max_hourly_cpu_avg']}%, {traffic}"
     if profile == "nightly_batch":
         return (
             f"{figures}: one hour at ~90% every night keeps the 14-day average under "
@@ -308,14 +321,14 @@ def why(profile: str, evidence: dict) -> str:
     return figures
 
 
-def at_scale(n: int, candidate_share: float, agent_share: float) -> dict:
-    """Calls at N instances from the batching arithmetic."""
+def at_scale(n: int, candidate_share: float, agent_share: float, batching: dict) -> dict:
+    """Calls at N instances from the batching of fleet/utilization.py (BATCHING, the worker's)."""
     hours = DAYS * 24
-    per_call = MAX_QUERIES // 5
+    per_call, per_instance = batching["instances_per_call"], batching["datapoints_per_instance"]
     ec2_calls = 0
     for batch in range(0, n, per_call):
         size = min(per_call, n - batch)
-        ec2_calls += math.ceil(size * 3 * hours / MAX_DATAPOINTS)
+        ec2_calls += math.ceil(size * per_instance / MAX_DATAPOINTS)
     candidates = round(n * candidate_share)
     memory_calls = memory_worst = 0
     for batch in range(0, candidates, MAX_QUERIES):
@@ -410,12 +423,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"c7n: not run: {c7n_error}")
 
     # The figure at 1,000 instances. c7n's metrics filter makes one GetMetricStatistics call per
-    # instance and filter; we make ceil(n/100) calls, plus the memory pass for the rightsizing
+    # instance and filter; we make ceil(n/125) calls, plus the memory pass for the rightsizing
     # candidates (low p95 CPU, not idle) this run found.
     share = r["memory_candidates"] / len(fleet)
     agent_share = r["memory_instances"] / max(1, r["memory_candidates"])
     for label, candidate_share in (("this fleet's mix", share), ("every instance", 1.0)):
-        s = at_scale(SCALE, candidate_share, agent_share)
+        s = at_scale(SCALE, candidate_share, agent_share, r["batching"])
         without = s["ec2"]
         with_memory = s["ec2"] + s["memory"]
         worst = s["ec2"] + s["memory_worst"]

@@ -1,21 +1,21 @@
-"""Benchmark: utilization collection and idle detection for 10,000 instances x 14 days hourly.
+"""Benchmark: utilization collection and idle detection for 10,000 instances x 14 days.
 
-Client side only. A real boto3 CloudWatch client is fed GetMetricData responses through
-botocore's Stubber (no network, endpoint irrelevant); every response is synthesised just in
-time from the queries the code sent, in the exact shape GetMetricData returns (MetricDataResults
-with Id, Label, Timestamps, Values, StatusCode), with one new datetime (tzutc, as botocore's
-parser returns it) and one new float per datapoint, as a parsed response would have. The hourly
-figures come from accounts/demo.py's profiles (idle, nightly batch, business hours, steady busy,
-oversized), several variants of each.
+Client side only. A real boto3 CloudWatch client (the product's session, with its parser) is
+answered at the HTTP layer by a before-send hook (no network, endpoint irrelevant): every
+response is the JSON body CloudWatch would send for the queries the code sent (MetricDataResults
+with Id, Label, Timestamps, Values, StatusCode), each query at its own period (CPU average
+hourly, CPU maximum daily, NetworkIn and NetworkOut per two hours), so botocore really parses
+every datapoint. The hourly figures come from demo/metrics.py's profiles (idle, nightly batch,
+business hours, steady busy, oversized), several variants of each.
 
 Measured, in a worker subprocess (its own peak RSS from os.wait4):
 
-- `costs.utilization.collect`: fetch + parse (100 GetMetricData calls of 500 queries, then the
-  memory pass for the rightsizing candidates), rollup and the upsert of UtilizationDay rows;
-- `costs.detection.detect` on the account: idle verdicts, rightsizing, recommendations.
+- `fleet.utilization.collect`: fetch + parse (80 GetMetricData calls of 125 instances x 4
+  queries, then the memory pass for the rightsizing candidates), rollup and the upsert of
+  UtilizationDay rows;
+- `findings.detection.detect` on the account: idle verdicts, rightsizing, recommendations.
 
-The time spent synthesising responses (and in Stubber's own response validation) is measured
-and subtracted from fetch + parse.
+The time spent building the response bodies is measured and subtracted from fetch + parse.
 
 Targets: total <= 10 s, peak RSS <= 500 MB.
 Run: .venv/bin/python bench/idle_throughput.py [--instances N] [--profile]
@@ -98,7 +98,8 @@ def fleet_plan(count: int) -> list[tuple[str, str, str, float | None, int]]:
 def prepare_fleet(count: int, now):
     """Organisation, account and COUNT running instances; earlier runs' rows removed."""
     from accounts.models import CloudAccount, Organization
-    from costs.models import Instance, Recommendation
+    from findings.models import Recommendation
+    from fleet.models import Instance
 
     org, _ = Organization.objects.get_or_create(slug=ORG_SLUG, defaults={"name": "Bench idle"})
     account, _ = CloudAccount.objects.get_or_create(
@@ -142,10 +143,16 @@ def prepare_fleet(count: int, now):
     return account, plan
 
 
-def profile_variants(now) -> dict[tuple[str, int], dict]:
-    """Hourly (cpu avg, cpu max, network in+out, memory) per profile variant, oldest first."""
-    from accounts import demo
+def buckets(values: list[float], size: int, aggregate) -> list[float]:
+    return [aggregate(values[i : i + size]) for i in range(0, len(values), size)]
 
+
+def profile_variants(end) -> dict[tuple[str, int], dict]:
+    """Each profile variant's series by query suffix, at that query's period, oldest first."""
+    from demo import seed as demo
+    from fleet import utilization
+
+    per = {suffix: period // utilization.HOUR for suffix, period in utilization.PERIODS.items()}
     variants = {}
     for profile, _, instance_type, memory in MIX:
         for v in range(VARIANTS_PER_PROFILE):
@@ -160,11 +167,13 @@ def profile_variants(now) -> dict[tuple[str, int], dict]:
                 metric_hours=DAYS * 24,
                 memory_percent=memory,
             )
-            samples = demo.hourly_samples(member, now)
+            # The hours of the lookback window exactly: it ends at END, a midnight.
+            samples = demo.hourly_samples(member, end)
             variants[(profile, v)] = {
                 "a": [s.cpu_average for s in samples],
-                "m": [s.cpu_maximum for s in samples],
-                "n": [float(s.network_in + s.network_out) for s in samples],
+                "m": buckets([s.cpu_maximum for s in samples], per["m"], max),
+                "i": buckets([float(s.network_in) for s in samples], per["i"], sum),
+                "o": buckets([float(s.network_out) for s in samples], per["o"], sum),
                 "r": [s.memory_percent for s in samples] if memory is not None else [],
             }
     return variants
@@ -189,31 +198,29 @@ class ResponseFactory:
     """
 
     def __init__(self, start, hours: int, variants: dict, plan: list):
-        self.epochs = [start.timestamp() + 3600 * h for h in range(hours)]
+        from fleet import utilization
+
+        self.epochs = {
+            suffix: [start.timestamp() + period * n for n in range(hours * 3600 // period)]
+            for suffix, period in utilization.PERIODS.items()
+        }
         self.variants = variants
         self.by_instance = {iid: (profile, v) for iid, profile, _, _, v in plan}
         self.seconds = 0.0
         self.calls = 0
 
     def body(self, queries: list[dict]) -> bytes:
-        instance_of = {}
         results = []
         for q in queries:
-            if "MetricStat" in q:
-                dims = q["MetricStat"]["Metric"]["Dimensions"]
-                instance_of[q["Id"]] = dims[0]["Value"]
-        for q in queries:
-            if not q.get("ReturnData", True):
-                continue
             qid = q["Id"]
             suffix = qid[-1]
-            source = qid[:-1] + "i" if suffix == "n" else qid
-            series = self.variants[self.by_instance[instance_of[source]]][suffix]
+            instance_id = q["MetricStat"]["Metric"]["Dimensions"][0]["Value"]
+            series = self.variants[self.by_instance[instance_id]][suffix]
             results.append(
                 {
                     "Id": qid,
                     "Label": q.get("Label", qid),
-                    "Timestamps": self.epochs[: len(series)],
+                    "Timestamps": self.epochs[suffix][: len(series)],
                     "Values": series,
                     "StatusCode": "Complete",
                 }
@@ -248,14 +255,16 @@ def worker(count: int, profile_path: str | None) -> dict:
     from django.utils import timezone
 
     from accounts import aws
-    from costs import detection, rightsizing, utilization
-    from costs.models import DetectionSettings, Instance, Recommendation, UtilizationDay
+    from findings import detection, rightsizing
+    from findings.models import DetectionSettings, Recommendation
+    from fleet import utilization
+    from fleet.models import Instance, UtilizationDay
 
     now = timezone.now()
     start, end = utilization.lookback_window(now, DAYS)
     setup_started = time.perf_counter()
     account, plan = prepare_fleet(count, now)
-    variants = profile_variants(now)
+    variants = profile_variants(end)
     factory = ResponseFactory(start, DAYS * 24, variants, plan)
     # Our session (with its timestamp parser), answered before anything is sent.
     cloudwatch = aws.platform_session(REGION).client(
@@ -284,12 +293,12 @@ def worker(count: int, profile_path: str | None) -> dict:
 
         return wrapper
 
-    from costs import idle, savings
+    from findings import idle, savings
 
     patched = [
         (utilization, "store"),
         (utilization, "rollup"),
-        (utilization, "needs_memory"),
+        (rightsizing, "needs_memory"),
         (idle, "assess"),
         (savings, "billed_cost"),
         (rightsizing, "find_rightsizing"),
@@ -312,7 +321,9 @@ def worker(count: int, profile_path: str | None) -> dict:
     if profiler:
         profiler.enable()
     started = time.perf_counter()
-    result = utilization.collect(cloudwatch, instances, start, end, settings)
+    result = utilization.collect(
+        cloudwatch, instances, start, end, rightsizing.memory_wanted(settings)
+    )
     collected = time.perf_counter()
     rss_after_collect = rusage_mb()
     in_collect = dict(timers)  # needs_memory calls idle.assess too
@@ -342,6 +353,7 @@ def worker(count: int, profile_path: str | None) -> dict:
         "reconcile_seconds": timers["reconcile"],
         "billed_cost_queries": calls["billed_cost"],
         "api_calls": result.api_calls,
+        "instances_per_call": utilization.instances_per_call(DAYS),
         "answered_calls": factory.calls,
         "instances": result.instances,
         "datapoints": result.datapoints,
@@ -420,9 +432,9 @@ def main(argv: list[str] | None = None) -> None:
     rollup, check, upsert = r["rollup_seconds"], r["needs_memory_seconds"], r["store_seconds"]
     fetch = r["collect_seconds"] - r["synth_seconds"] - rollup - check - upsert
     total = r["collect_seconds"] - r["synth_seconds"] + r["detect_seconds"]
-    expected_calls = -(-r["instances"] // 100)
+    expected_calls = -(-r["instances"] // r["instances_per_call"])
     print(
-        f"fleet: {r['instances']:,} instances x {DAYS} days hourly, "
+        f"fleet: {r['instances']:,} instances x {DAYS} days (CPU hourly, network per 2 h), "
         f"{r['datapoints']:,} datapoints, {r['days_written']:,} UtilizationDay rows "
         f"({r['utilization_rows']:,} in the table)"
     )
@@ -435,7 +447,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"recommendations: {r['reconciled']} ({r['recommendations']:,} in the table)")
     print(f"setup (not measured): {r['setup_seconds']:.2f} s")
     print(
-        f"fetch + parse     : {fetch:6.2f} s  (botocore: serialise 500 queries, parse the JSON "
+        f"fetch + parse     : {fetch:6.2f} s  (botocore: serialise the queries, parse the JSON "
         f"answer; building the answers, {r['synth_seconds']:.2f} s, excluded)"
     )
     print(f"rollup to days    : {rollup:6.2f} s")

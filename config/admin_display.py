@@ -1,7 +1,7 @@
 """How every admin page writes money, percentages, durations, links and evidence.
 
 One style across the apps: money as $1,234.56 (right-aligned by the change-list templates in
-templates/admin/costs/money_columns.html, which match display methods named *_money), nothing
+templates/admin/money_columns.html, which match display methods named *_money), nothing
 known as an em dash, durations in the two largest units, JSON evidence as a nested table.
 """
 

@@ -3,14 +3,36 @@
 from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.contenttypes.views import shortcut
-from django.http import Http404
-from django.urls import path
+from django.http import Http404, HttpResponsePermanentRedirect
+from django.urls import path, re_path, reverse
 from django.utils import timezone
 
-from costs.overview import page_context
+from dashboard.overview import page_context
 
-# Operators come for costs and waste first; framework apps (auth, tasks, tokens) go last.
-APP_ORDER = ["costs", "alerts", "accounts"]
+# Operators come for costs and waste first, then the pipeline in order; framework apps (auth,
+# tasks, tokens) go last.
+APP_ORDER = ["costs", "fleet", "findings", "actions", "alerts", "accounts"]
+
+# Pages that lived under /admin/costs/ before the layout move (issue 16): alert e-mails and
+# bookmarks still point there.
+MOVED_FROM_COSTS = {
+    "instance": "fleet",
+    "volume": "fleet",
+    "elasticip": "fleet",
+    "utilizationday": "fleet",
+    "recommendation": "findings",
+    "detectionsettings": "findings",
+    "instanceaction": "actions",
+    "autostoppolicy": "actions",
+    "autostopnotice": "actions",
+    "realisedsaving": "actions",
+}
+
+
+def moved_page(request, model, rest):
+    target = f"{reverse('admin:index')}{MOVED_FROM_COSTS[model]}/{model}/{rest}"
+    query = request.META.get("QUERY_STRING", "")
+    return HttpResponsePermanentRedirect(f"{target}?{query}" if query else target)
 
 
 class SpendlensAdminSite(admin.AdminSite):
@@ -29,7 +51,9 @@ class SpendlensAdminSite(admin.AdminSite):
             self.admin_view(self.view_on_site),
             name="view_on_site",
         )
-        return [scoped if getattr(u, "name", None) == "view_on_site" else u for u in urls]
+        models = "|".join(MOVED_FROM_COSTS)
+        moved = re_path(rf"^costs/(?P<model>{models})/(?P<rest>.*)$", moved_page)
+        return [moved] + [scoped if getattr(u, "name", None) == "view_on_site" else u for u in urls]
 
     def view_on_site(self, request, content_type_id, object_id):
         """Django's shortcut looks rows up unscoped, so its redirect would confirm that another

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, pagination, serializers
+from rest_framework import exceptions, pagination, renderers, serializers
 from rest_framework.views import exception_handler as drf_exception_handler
 
 MAX_PAGE_SIZE = 500
@@ -67,3 +71,41 @@ class SlugRelatedField(serializers.SlugRelatedField):
         if isinstance(data, str) and "\x00" in data:
             raise serializers.ValidationError("Null characters are not allowed.")
         return super().to_internal_value(data)
+
+
+class CSVRenderer(renderers.BaseRenderer):
+    """A summary as CSV (?format=csv): a header row, then one row per group. Anything else
+    (an error) as a one-row table of its fields, so a CSV client always gets CSV."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        if isinstance(data, dict) and isinstance(data.get("groups"), list):
+            columns = ["amount", "previous_amount", "change_percent"]
+            writer.writerow([data.get("group_by") or "group", *columns])
+            for group in data["groups"]:
+                row = [group.get("key"), *(group.get(c) for c in columns)]
+                writer.writerow([_cell(v) for v in row])
+        elif isinstance(data, dict):
+            flat = data.get("error") if isinstance(data.get("error"), dict) else data
+            writer.writerow(list(flat))
+            writer.writerow([_cell(v) for v in flat.values()])
+        return out.getvalue().encode(self.charset)
+
+
+def _cell(value) -> str:
+    """A CSV cell; text a spreadsheet would run as a formula (tag values are anyone's input)
+    is quoted with a leading apostrophe."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text

@@ -3,20 +3,21 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import CloudAccountViewSet
+from actions.api import InstanceActionViewSet, InstanceViewSet
 from alerts.api import AlertEventViewSet, BudgetViewSet
-from costs.api import (
-    CostRecordViewSet,
-    InstanceActionViewSet,
-    InstanceViewSet,
-    RecommendationViewSet,
-)
+from allocation.api import CostViewSet, DimensionViewSet
+from commitments.api import CommitmentViewSet
+from findings.api import RecommendationViewSet
 
 # Namespaced as "api": the router's names (instance-list, ...) must not shadow the dashboard's.
 app_name = "api"
 
 router = DefaultRouter()
 router.register("accounts", CloudAccountViewSet, basename="account")
-router.register("costs", CostRecordViewSet, basename="cost")
+# costs/summary/ from allocation: it also groups by dimension and tag (allocation/api.py).
+router.register("costs", CostViewSet, basename="cost")
+router.register("dimensions", DimensionViewSet, basename="dimension")
+router.register("commitments", CommitmentViewSet, basename="commitment")
 router.register("instances", InstanceViewSet, basename="instance")
 router.register("recommendations", RecommendationViewSet, basename="recommendation")
 router.register("budgets", BudgetViewSet, basename="budget")

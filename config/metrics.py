@@ -99,7 +99,7 @@ def _cost_metrics():
 
 
 def _recommendation_metrics():
-    from costs.models import Recommendation
+    from findings.models import Recommendation
 
     count = GaugeMetricFamily(
         "spendlens_open_recommendations",
@@ -124,9 +124,33 @@ def _recommendation_metrics():
     return [count, savings]
 
 
+def _realised_metrics():
+    from actions import realised
+    from actions.models import InstanceAction
+
+    saved = GaugeMetricFamily(
+        "spendlens_realised_savings_usd",
+        "Savings realised by the fixes applied through Spendlens (USD), accrued this month or "
+        "to date.",
+        labels=["organization", "account", "period"],
+    )
+    in_force = GaugeMetricFamily(
+        "spendlens_realised_savings_in_force_monthly_usd",
+        "Monthly saving (USD) of the fixes still in force (instances still stopped).",
+        labels=["organization", "account"],
+    )
+    found = realised.realised_savings(InstanceAction.objects.select_related("organization"))
+    for account, figures in found.accounts:
+        labels = [account.organization.slug, account.account_id]
+        saved.add_metric([*labels, "month"], float(figures.this_month))
+        saved.add_metric([*labels, "to_date"], float(figures.to_date))
+        in_force.add_metric(labels, float(figures.in_force_monthly))
+    return [saved, in_force]
+
+
 def _event_metrics():
+    from actions.models import InstanceAction
     from alerts.models import AlertEvent
-    from costs.models import InstanceAction
 
     alerts = CounterMetricFamily(
         "spendlens_alerts",
@@ -165,6 +189,7 @@ class BusinessCollector:
                 *_sync_metrics(),
                 *_cost_metrics(),
                 *_recommendation_metrics(),
+                *_realised_metrics(),
                 *_event_metrics(),
             ]
         except DatabaseError:

@@ -28,11 +28,16 @@ def _declared() -> list[ScheduleSpec]:
             settings.COST_SYNC_INTERVAL_MINUTES,
         ),
         ScheduleSpec(
-            "sync-inventory", "costs.tasks.sync_all_inventory", settings.INVENTORY_INTERVAL_MINUTES
+            "sync-commitments",
+            "commitments.tasks.sync_all_commitments",
+            settings.COMMITMENT_SYNC_INTERVAL_MINUTES,
+        ),
+        ScheduleSpec(
+            "sync-inventory", "fleet.tasks.sync_all_inventory", settings.INVENTORY_INTERVAL_MINUTES
         ),
         ScheduleSpec(
             "utilization-and-detection",
-            "costs.tasks.collect_and_detect_all",
+            "findings.tasks.collect_and_detect_all",
             settings.DETECTION_INTERVAL_MINUTES,
         ),
         ScheduleSpec(
@@ -42,7 +47,7 @@ def _declared() -> list[ScheduleSpec]:
             "send-alerts", "alerts.tasks.send_alerts_all", settings.ALERT_INTERVAL_MINUTES
         ),
         ScheduleSpec(
-            "auto-stop", "costs.tasks.run_auto_stop_all", settings.AUTO_STOP_INTERVAL_MINUTES
+            "auto-stop", "actions.tasks.run_auto_stop_all", settings.AUTO_STOP_INTERVAL_MINUTES
         ),
     ]
 

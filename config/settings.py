@@ -73,9 +73,18 @@ INSTALLED_APPS = [
     "django_guid",
     "axes",
     "csp",
+    # The pipeline, in the order data flows (README, Architecture): each app imports only the
+    # ones above it (import-linter contracts in pyproject.toml, checked by make lint).
     "accounts",
     "costs",
+    "allocation",
+    "commitments",
+    "fleet",
+    "findings",
+    "actions",
     "alerts",
+    "dashboard",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -286,6 +295,25 @@ DETECTION_INTERVAL_MINUTES = _read("DETECTION_INTERVAL_MINUTES", env.int, 1440)
 BUDGET_INTERVAL_MINUTES = _read("BUDGET_INTERVAL_MINUTES", env.int, 60)
 ALERT_INTERVAL_MINUTES = _read("ALERT_INTERVAL_MINUTES", env.int, 15)
 AUTO_STOP_INTERVAL_MINUTES = _read("AUTO_STOP_INTERVAL_MINUTES", env.int, 60)
+# Cost Explorer updates coverage and utilization once a day; each sync costs ~4+ requests.
+COMMITMENT_SYNC_INTERVAL_MINUTES = _read("COMMITMENT_SYNC_INTERVAL_MINUTES", env.int, 1440)
+# Commitment alerts (alerts/commitments.py): days before an expiry that each raise one alert,
+# the utilization below which a day counts as underused and for how many days in a row, and the
+# coverage drop (percentage points, last 3 days against the 7 before) worth an alert.
+COMMITMENT_EXPIRY_ALERT_DAYS = sorted(
+    {int(d) for d in _read("COMMITMENT_EXPIRY_ALERT_DAYS", env.list, ["90", "30", "7"])},
+    reverse=True,
+)
+COMMITMENT_UTILIZATION_ALERT_PERCENT = _read(
+    "COMMITMENT_UTILIZATION_ALERT_PERCENT", env.float, 95.0
+)
+COMMITMENT_UNDERUSED_DAYS = _read("COMMITMENT_UNDERUSED_DAYS", env.int, 3)
+COVERAGE_DROP_ALERT_POINTS = _read("COVERAGE_DROP_ALERT_POINTS", env.float, 10.0)
+if min(COMMITMENT_EXPIRY_ALERT_DAYS, default=0) < 1 or COMMITMENT_UNDERUSED_DAYS < 1:
+    raise ImproperlyConfigured(
+        "COMMITMENT_EXPIRY_ALERT_DAYS (comma-separated days) and COMMITMENT_UNDERUSED_DAYS must be "
+        "positive numbers of days."
+    )
 
 # --- Background work (django-q2) ------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -353,6 +381,9 @@ LOGGING = {
         "botocore": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
         "django_guid": {"level": "WARNING"},  # one INFO line per request otherwise
+        # "AXES: BEGIN ..." at INFO on every process start, every management command included;
+        # lockouts and failed logins are warnings and still show.
+        "axes": {"level": "WARNING"},
     },
 }
 DJANGO_GUID = {

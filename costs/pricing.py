@@ -3,7 +3,7 @@
 The table is a transcription of AWS's public us-east-1 price list (Linux/UNIX, shared tenancy),
 not a live fetch: Spendlens must estimate savings without internet access or the Pricing API.
 It is only the fallback: a resource's own billed cost, where the cost store has it, comes first
-(see costs/savings.py). Other regions use the same figures, marked as us-east-1 prices.
+(see findings/savings.py). Other regions use the same figures, marked as us-east-1 prices.
 """
 
 from __future__ import annotations

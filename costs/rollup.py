@@ -9,6 +9,7 @@ from django.db.models import Max, Min, Sum
 
 from accounts.models import Organization
 from costs.models import CostRecord, CostRollup
+from costs.signals import store_changed
 from costs.summary import counted_once
 
 FIELDS = {
@@ -57,6 +58,7 @@ def refresh(organization, start: date, end: date) -> None:
                     f"SELECT %s, %s, q.usage_date, q.{quote(field)}, q.total FROM ({select}) q",
                     [organization.pk, dimension.value, *params],
                 )
+        store_changed.send(sender=CostRollup, organization=organization, start=start, end=end)
 
 
 def rebuild(organization) -> None:

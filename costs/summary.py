@@ -13,8 +13,8 @@ from decimal import Decimal
 from django.db.models import Exists, OuterRef, Q, Sum
 from django.db.models.functions import TruncMonth
 
-from costs import savings
 from costs.models import CostRecord, CostRollup, CostSource
+from costs.money import money as money_string
 
 GROUPS = {
     "service": "service",
@@ -73,7 +73,7 @@ def rollup_totals(organizations, window: Window, group_by: str) -> dict[str, Dec
 
 def money(amount: Decimal | None) -> str | None:
     """Amounts as strings with cents: JSON numbers are floats and money is not."""
-    return None if amount is None else savings.money(amount)
+    return None if amount is None else money_string(amount)
 
 
 def _key(value) -> str:
@@ -99,6 +99,13 @@ def summarize(organizations, window: Window, group_by: str, filters: dict | None
     else:
         current = rollup_totals(organizations, window, group_by)
         previous = rollup_totals(organizations, previous_window, group_by)
+    return shaped(window, group_by, current, previous)
+
+
+def shaped(window: Window, group_by: str, current: dict, previous: dict) -> dict:
+    """The summary's response: CURRENT totals per group, biggest first, each with its PREVIOUS
+    window's total (the allocation groupings answer in the same shape)."""
+    previous_window = window.previous()
     groups = []
     for key in sorted(current, key=lambda k: (-current[k], k)):
         before = previous.get(key)

@@ -5,7 +5,7 @@
 # Prints each check, exits non-zero at the first failure. Nothing here touches the network.
 #
 # The structure of these files (non-root user, health check, compose services, dashboard
-# metrics, deploy order) is asserted by tests/infra/test_deploy_files.py under `make test`;
+# metrics, deploy order) is asserted by tests/infra/deploy_files/ under `make test`;
 # Terraform is checked by checkov and `terraform fmt` in CI.
 set -euo pipefail
 

@@ -7,7 +7,7 @@
 #                                    plan only) wherever a tests/ directory exists
 #   3. checkov                       AWS best-practice rules; every skip is justified inline in
 #                                    the HCL as #checkov:skip=CKV_...:reason (listed below)
-#   4. pytest tests/infra/test_terraform.py
+#   4. pytest tests/infra/terraform/
 #                                    Spendlens' own security properties, parsed from the HCL
 # Run from anywhere: bash scripts/check_terraform.sh. Exits non-zero on the first failure.
 set -euo pipefail
@@ -90,7 +90,7 @@ echo "Skips, each justified at its resource:"
 "$CHECKOV" -d terraform --framework terraform --quiet --compact \
   --download-external-modules false --skip-download
 
-step "4. pytest tests/infra/test_terraform.py"
-"$PYTHON" -m pytest -q -p no:cacheprovider tests/infra/test_terraform.py
+step "4. pytest tests/infra/terraform/"
+"$PYTHON" -m pytest -q -p no:cacheprovider tests/infra/terraform/
 
 printf '\nAll Terraform checks passed.\n'

@@ -4,8 +4,9 @@ Requests whose operation matches a scripted one get the scripted AWS error (or a
 instead; everything else goes through to moto. boto3 talks to it over real HTTP, so botocore's
 own retry and error parsing run exactly as they would against AWS.
 
-The operation comes from X-Amz-Target (JSON protocol: Cost Explorer, CloudWatch) or from the
-form body's Action (query protocol: EC2, STS); errors are answered in the caller's protocol.
+The operation comes from X-Amz-Target (JSON protocol: Cost Explorer, CloudWatch), from the
+form body's Action (query protocol: EC2, STS, RDS) or from the path (REST-JSON: Savings Plans,
+POST /DescribeSavingsPlans); errors are answered in the caller's protocol.
 Every request is also recorded in arrival order (`requests`), so a test can assert what went
 over the wire and in which order, e.g. the DryRun StopInstances before the real one, or which
 access key signed it (to see credentials being renewed).
@@ -101,8 +102,12 @@ class FaultProxy:
         return [r for r in self.requests if r.service == service]
 
     def answer(self, operation: str, body: dict):
-        """The next call of OPERATION gets BODY (JSON-protocol operations only)."""
+        """The next call of OPERATION gets BODY (JSON and REST-JSON operations)."""
         self.scripts[operation].append((200, body))
+
+    def answer_xml(self, operation: str, xml: str):
+        """The next call of OPERATION gets the XML document XML (query-protocol operations)."""
+        self.scripts[operation].append((200, xml))
 
     def _app(self, environ, start_response):
         request = Request(environ)
@@ -110,11 +115,14 @@ class FaultProxy:
         access_key, service = (scope[1], scope[2]) if scope else ("", "")
         target = request.headers.get("X-Amz-Target", "")
         params = {}
+        rest = False
         if target:
             operation = target.rsplit(".", 1)[-1]
         else:
             params = dict(parse_qsl(request.get_data(as_text=True)))
             operation = params.get("Action", "")
+            if not operation:  # REST-JSON: the operation is the path
+                rest, operation = True, request.path.rstrip("/").rsplit("/", 1)[-1]
         self.calls[operation] += 1
         self.requests.append(SeenRequest(service, operation, params, access_key))
         scripted = self.scripts[operation].popleft() if self.scripts[operation] else None
@@ -124,7 +132,16 @@ class FaultProxy:
             scripted = (504, {"__type": "GatewayTimeout", "message": "hung by the fault proxy"})
         if scripted is not None:
             status, body = scripted
-            if target or status == 200:
+            if isinstance(body, str):
+                response = Response(body, status=status, content_type="text/xml")
+            elif rest and status != 200:
+                response = Response(
+                    json.dumps({"message": body["message"]}),
+                    status=status,
+                    content_type="application/json",
+                    headers={"x-amzn-ErrorType": body["__type"]},
+                )
+            elif target or status == 200:
                 response = Response(
                     json.dumps(body), status=status, content_type="application/x-amz-json-1.1"
                 )

@@ -17,6 +17,17 @@ def pytest_configure(config):
     }
 
 
+@pytest.fixture(autouse=True)
+def _empty_caches():
+    """Each test starts with empty caches. The API's per-user throttle counts live in the cache,
+    keyed by user id; SQLite reuses ids after a rollback, so one test's requests would otherwise
+    count against the next test's user (and its 429s would look like the code's)."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
+
+
 @pytest.fixture(scope="session")
 def moto_server():
     """A real moto server on 127.0.0.1 (random port), shared by the whole run."""
@@ -128,3 +139,23 @@ def queue_cost_explorer(endpoint, account_id, results):
         timeout=10,
     )
     response.raise_for_status()
+
+
+@pytest.fixture
+def fresh_credentials():
+    """No assumed-role credentials cached from an earlier test's (reset) emulator."""
+    from accounts import aws as aws_module
+
+    aws_module.clear_credential_cache()
+    yield
+    aws_module.clear_credential_cache()
+
+
+@pytest.fixture
+def olivia(django_user_model, acme):
+    """An operator of acme."""
+    from accounts.models import Membership
+
+    user = django_user_model.objects.create_user("olivia", email="olivia@example.com")
+    Membership.objects.create(user=user, organization=acme, role="operator")
+    return user

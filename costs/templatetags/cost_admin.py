@@ -2,7 +2,7 @@
 
 from django import template
 
-from costs.admin_filters import rollup_date_hierarchy as rollup_dates
+from costs.admin.filters import rollup_date_hierarchy as rollup_dates
 
 register = template.Library()
 

@@ -8,8 +8,18 @@
 
   const money = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
 
-  function datasets(view) {
-    return view.datasets.map(function (set, i) {
+  const SPIKE_LABEL = "Cost spike";
+
+  function spikeText(spike) {
+    return (
+      spike.service + " in " + spike.account + ": " + money.format(Number(spike.cost)) +
+      " against a median of " + money.format(Number(spike.baseline_median)) +
+      " (+" + money.format(Number(spike.increase)) + ")"
+    );
+  }
+
+  function datasets(view, textColor) {
+    const sets = view.datasets.map(function (set, i) {
       return {
         label: set.label,
         data: set.data,
@@ -17,6 +27,25 @@
         stack: "cost",
       };
     });
+    if (view.spikes.some((day) => day.length)) {
+      // A marker on top of each day the alert rule judged a spike. Its own stack, so it is
+      // never added to the costs; its value is the day's total, which puts it on the bar.
+      sets.push({
+        type: "line",
+        label: SPIKE_LABEL,
+        data: view.spikes.map((day, i) => (day.length ? Number(view.totals[i]) : null)),
+        spikes: view.spikes,
+        stack: "spikes",
+        showLine: false,
+        pointStyle: "triangle",
+        pointRadius: 9,
+        pointHoverRadius: 11,
+        backgroundColor: textColor,
+        borderColor: textColor,
+        order: -1,
+      });
+    }
+    return sets;
   }
 
   function options(textColor) {
@@ -30,6 +59,7 @@
         y: {
           stacked: true,
           beginAtZero: true,
+          grace: "8%", // room for a marker on the tallest bar
           ticks: { color: textColor, callback: (value) => money.format(value) },
         },
       },
@@ -37,9 +67,17 @@
         legend: { position: "bottom", labels: { color: textColor } },
         tooltip: {
           callbacks: {
-            label: (item) => item.dataset.label + ": " + money.format(item.parsed.y),
+            label: (item) =>
+              item.dataset.spikes
+                ? item.dataset.spikes[item.dataIndex].map((s) => SPIKE_LABEL + ": " + spikeText(s))
+                : item.dataset.label + ": " + money.format(item.parsed.y),
             footer: (items) =>
-              "Total: " + money.format(items.reduce((sum, item) => sum + item.parsed.y, 0)),
+              "Total: " +
+              money.format(
+                items
+                  .filter((item) => !item.dataset.spikes)
+                  .reduce((sum, item) => sum + item.parsed.y, 0),
+              ),
           },
         },
       },
@@ -60,13 +98,17 @@
       }
       chart = new window.Chart(canvas, {
         type: "bar",
-        data: { labels: view.labels, datasets: datasets(view) },
+        data: { labels: view.labels, datasets: datasets(view, textColor) },
         options: options(textColor),
       });
+      const spikeDays = view.spikes.filter((day) => day.length).length;
+      const spikeNote = spikeDays
+        ? "; " + spikeDays + " day(s) with a cost spike, listed in the table below"
+        : "";
       canvas.setAttribute(
         "aria-label",
         "Daily cost for the last " + days + " days, stacked by service: " +
-          money.format(Number(view.total)) + " in all",
+          money.format(Number(view.total)) + " in all" + spikeNote,
       );
       buttons.forEach(function (button) {
         button.setAttribute("aria-pressed", String(button.dataset.days === days));

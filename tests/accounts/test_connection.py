@@ -12,10 +12,16 @@ import requests
 from django.core.management import call_command
 
 from accounts import aws as aws_module
-from accounts.connection import check_connection
+from accounts.connection import COMMITMENT_PERMISSIONS, check_connection
 from accounts.models import CloudAccount
 
 READ_ALL = ["ce:GetCostAndUsage", "ec2:Describe*", "cloudwatch:GetMetricData"]
+REQUIRED = [
+    "sts:AssumeRole",
+    "ce:GetCostAndUsage",
+    "ec2:DescribeInstances",
+    "cloudwatch:GetMetricData",
+]
 # moto checks GetMetricData under CloudWatch's signing name, "monitoring".
 MOTO_ALIASES = {"cloudwatch:GetMetricData": "monitoring:GetMetricData"}
 
@@ -83,6 +89,34 @@ def enforced_iam(aws, monkeypatch):
     aws_module.clear_credential_cache()
 
 
+@pytest.fixture
+def commitment_probes(aws_faults):
+    """answer(): the commitments' probes answered by the fault proxy (the emulator serves none
+    of them): allowed, unless the test scripted a refusal before."""
+
+    def answer():
+        aws_faults.answer("DescribeSavingsPlans", {"savingsPlans": []})
+        aws_faults.answer_xml(
+            "DescribeReservedInstances",
+            '<DescribeReservedInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
+            "<requestId>r</requestId><reservedInstancesSet/></DescribeReservedInstancesResponse>",
+        )
+        aws_faults.answer_xml(
+            "DescribeReservedDBInstances",
+            '<DescribeReservedDBInstancesResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/">'
+            "<DescribeReservedDBInstancesResult><ReservedDBInstances/>"
+            "</DescribeReservedDBInstancesResult></DescribeReservedDBInstancesResponse>",
+        )
+        aws_faults.answer("GetSavingsPlansCoverage", {"SavingsPlansCoverages": []})
+        # No Savings Plan to report on: proves access as well as an answer would.
+        aws_faults.fail("GetSavingsPlansUtilization", "DataUnavailableException", "no data")
+        aws_faults.answer("GetReservationCoverage", {"CoveragesByTime": []})
+        aws_faults.answer("GetReservationUtilization", {"UtilizationsByTime": []})
+        aws_faults.answer("GetSavingsPlansPurchaseRecommendation", {"Metadata": {}})
+
+    return answer
+
+
 def make_account(org, account_id="111111111111"):
     return CloudAccount.objects.create(
         organization=org,
@@ -99,13 +133,39 @@ def test_every_permission_present(enforced_iam, acme):
 
     report = check_connection(make_account(acme))
 
+    # The emulator serves none of the commitments' reads: they warn, the connection works.
     assert report.ok, report.summary()
-    assert [c.name for c in report.checks] == [
-        "sts:AssumeRole",
-        "ce:GetCostAndUsage",
-        "ec2:DescribeInstances",
-        "cloudwatch:GetMetricData",
-    ]
+    assert [c.name for c in report.checks] == [*REQUIRED, *COMMITMENT_PERMISSIONS]
+    assert [c.name for c in report.checks if c.required] == REQUIRED
+    assert all(c.ok for c in report.checks if c.required), report.summary()
+
+
+@pytest.mark.django_db
+def test_a_missing_commitments_permission_warns_and_names_it(aws_faults, commitment_probes, acme):
+    # Through the fault proxy, without IAM enforcement (the emulator checks signatures then,
+    # and the proxy's host is not the one signed): the refusals are scripted.
+    aws_faults.fail(
+        "DescribeSavingsPlans",
+        "AccessDeniedException",
+        "User is not authorized to perform: savingsplans:DescribeSavingsPlans",
+        status=403,
+    )
+    aws_faults.fail("GetReservationCoverage", "AccessDeniedException", "not authorized")
+    commitment_probes()
+
+    report = check_connection(make_account(acme))
+
+    # The connection works: only the commitments pages lack data.
+    failed = {c.name: c for c in report.checks if not c.ok}
+    assert report.ok and report.first_error() == ""
+    assert list(failed) == ["savingsplans:DescribeSavingsPlans", "ce:GetReservationCoverage"]
+    assert failed["savingsplans:DescribeSavingsPlans"].hint.startswith(
+        "Add savingsplans:DescribeSavingsPlans to the role's policy"
+    )
+    assert "WARN savingsplans:DescribeSavingsPlans: AccessDeniedException" in report.summary()
+    assert "OK   ce:GetSavingsPlansUtilization: allowed (DataUnavailableException)" in (
+        report.summary()
+    )
 
 
 @pytest.mark.django_db
@@ -115,7 +175,7 @@ def test_missing_cost_explorer_permission_says_what_to_add(enforced_iam, acme):
 
     report = check_connection(make_account(acme))
 
-    failed = {c.name: c for c in report.checks if not c.ok}
+    failed = {c.name: c for c in report.checks if not c.ok and c.required}
     assert list(failed) == ["ce:GetCostAndUsage"]
     assert "Add ce:GetCostAndUsage" in failed["ce:GetCostAndUsage"].hint
     assert "Cost Explorer is enabled" in failed["ce:GetCostAndUsage"].hint
@@ -128,7 +188,7 @@ def test_missing_describe_and_metrics_permissions(enforced_iam, acme):
 
     report = check_connection(make_account(acme))
 
-    hints = {c.name: c.hint for c in report.checks if not c.ok}
+    hints = {c.name: c.hint for c in report.checks if not c.ok and c.required}
     assert hints == {
         "ec2:DescribeInstances": "Add ec2:Describe* to the role's policy.",
         "cloudwatch:GetMetricData": "Add cloudwatch:GetMetricData to the role's policy.",

@@ -63,6 +63,50 @@ class TestCloudAccountValidation:
         instance.full_clean()
         assert instance.regions == ["us-east-1", "eu-west-1"]
 
+    def test_a_bad_account_id_is_reported_once(self, acme):
+        errors = errors_of(account(acme, account_id="12345"))
+        assert len(errors["account_id"]) == 1
+
+    @pytest.mark.parametrize(
+        ("role_arn", "region"),
+        [
+            ("arn:aws-cn:iam::123456789012:role/ops/SpendlensAccess", "cn-northwest-1"),
+            ("arn:aws-us-gov:iam::123456789012:role/SpendlensAccess", "us-gov-east-1"),
+        ],
+    )
+    def test_roles_in_the_china_and_govcloud_partitions(self, acme, settings, role_arn, region):
+        partition = role_arn.split(":")[1]
+        settings.PLATFORM_ROLE_ARN = f"arn:{partition}:iam::210987654321:role/spendlens-task"
+
+        account(acme, role_arn=role_arn, regions=[region]).full_clean()
+
+        errors = errors_of(account(acme, role_arn=role_arn, regions=["us-east-1"]))
+        assert errors["regions"] == [f"Unknown AWS region in the {partition} partition: us-east-1."]
+
+    def test_a_role_in_another_partition_than_the_platform(self, acme, settings):
+        settings.PLATFORM_ROLE_ARN = "arn:aws:iam::210987654321:role/spendlens-task"
+
+        errors = errors_of(
+            account(
+                acme,
+                role_arn="arn:aws-cn:iam::123456789012:role/SpendlensAccess",
+                regions=["cn-north-1"],
+            )
+        )
+
+        assert errors["role_arn"] == [
+            "This role is in the aws-cn partition but Spendlens runs in aws: AWS does not let "
+            "a role be assumed from another partition."
+        ]
+
+    def test_a_role_name_longer_than_iam_allows(self, acme):
+        errors = errors_of(account(acme, role_arn=f"arn:aws:iam::123456789012:role/{'R' * 65}"))
+        assert errors["role_arn"] == ["An IAM role name has at most 64 characters; this has 65."]
+
+    def test_a_role_name_outside_iams_characters(self, acme):
+        errors = errors_of(account(acme, role_arn="arn:aws:iam::123456789012:role/Spéndlens"))
+        assert "Enter an IAM role ARN" in errors["role_arn"][0]
+
     def test_same_account_twice_in_one_organisation(self, acme):
         account(acme).save()
         errors = errors_of(account(acme))

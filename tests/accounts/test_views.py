@@ -1,3 +1,7 @@
+import html
+import re
+import shlex
+
 import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
@@ -230,3 +234,101 @@ class TestCommands:
             call_command(
                 "add_member", "--org=acme", "--username=erin", "--role=viewer", "--password=abc"
             )
+
+
+class TestConnectForm:
+    """What a new user sees on the connect form, the onboarding page and the admin's form."""
+
+    ARN_HINT = "arn:aws:iam::&lt;account ID&gt;:role/&lt;name&gt; of the role Spendlens assumes."
+
+    def test_a_short_account_id_is_reported_once(self, client, alice, acme):
+        client.force_login(alice)
+
+        response = TestCloudAccountPages().add(client, organization=acme.pk, account_id="22222")
+
+        assert response.status_code == 200
+        assert response.content.decode().count("exactly 12 digits") == 1
+
+    MISSING = (
+        "An AWS account ID is exactly 12 digits, e.g. 123456789012.",
+        "Enter an IAM role ARN like arn:aws:iam::123456789012:role/SpendlensAccess.",
+    )
+
+    def test_an_empty_form_explains_each_missing_field_once(self, client, alice, acme):
+        client.force_login(alice)
+
+        response = client.post(reverse("cloud-account-list"), {"organization": acme.pk})
+
+        page = response.content.decode()
+        assert response.status_code == 200
+        for message in [*self.MISSING, "Choose at least one region, e.g. us-east-1."]:
+            assert page.count(message) == 1, message
+        assert "This field is required." not in page
+
+    def test_the_admin_form_explains_each_missing_field_once(self, client, alice, acme):
+        alice.is_staff = alice.is_superuser = True
+        alice.save()
+        client.force_login(alice)
+
+        response = client.post(
+            reverse("admin:accounts_cloudaccount_add"), {"organization": acme.pk}
+        )
+
+        page = response.content.decode()
+        assert response.status_code == 200
+        for message in [*self.MISSING, "Choose at least one region, e.g. us-east-1."]:
+            assert page.count(message) == 1, message
+        assert "This field is required." not in page
+
+    def test_the_role_arn_hint_shows_its_placeholders(self, client, alice, acme):
+        client.force_login(alice)
+
+        page = client.get(reverse("cloud-account-list")).content.decode()
+
+        assert self.ARN_HINT in page
+
+    def test_the_admin_form_shows_the_role_arn_hint_too(self, client, alice, acme):
+        alice.is_staff = alice.is_superuser = True
+        alice.save()
+        client.force_login(alice)
+
+        page = client.get(reverse("admin:accounts_cloudaccount_add")).content.decode()
+
+        assert self.ARN_HINT in page
+
+    def test_the_onboarding_page_names_the_role_of_the_arn(self, client, alice, acme):
+        client.force_login(alice)
+        role_arn = "arn:aws:iam::222222222222:role/team/finops/SpendlensReadOnly"
+        TestCloudAccountPages().add(client, organization=acme.pk, role_arn=role_arn)
+        account = CloudAccount.objects.get(role_arn=role_arn)
+
+        page = client.get(account.get_absolute_url()).content.decode()
+
+        role = re.search(r'<p id="create-role">(.*?)</p>', page, re.S)[1]
+        assert "named <code>SpendlensReadOnly</code>" in role
+        assert "path <code>/team/finops/</code>" in role
+        cli = html.unescape(re.search(r'<code id="aws-cli">(.*?)</code>', page, re.S)[1])
+        commands = {tuple(words[:3]): words for words in map(shlex.split, cli.splitlines())}
+        create = commands["aws", "iam", "create-role"]
+        assert create[create.index("--path") + 1] == "/team/finops/"
+        assert {c[c.index("--role-name") + 1] for c in commands.values()} == {"SpendlensReadOnly"}
+        assert "SpendlensAccess" not in page
+
+    def test_an_account_saved_with_an_arn_iam_would_refuse_shows_no_snippet(self, client, alice):
+        # The old check let a trailing "/" through: no name, so no role any snippet can create.
+        account = CloudAccount.objects.create(
+            organization=alice.memberships.get().organization,
+            account_id="222222222222",
+            role_arn="arn:aws:iam::222222222222:role/finops/",
+            regions=["us-east-1"],
+        )
+        alice.is_staff = alice.is_superuser = True
+        alice.save()
+        client.force_login(alice)
+
+        page = client.get(account.get_absolute_url())
+        admin_page = client.get(reverse("admin:accounts_cloudaccount_change", args=[account.pk]))
+
+        assert page.status_code == admin_page.status_code == 200
+        assert "is not an IAM role ARN" in page.content.decode()
+        assert "AWS::IAM::Role" not in page.content.decode() + admin_page.content.decode()

@@ -2,31 +2,34 @@
 
 from datetime import date, timedelta
 from decimal import Decimal
-from itertools import count
+from itertools import count, product
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from accounts.models import CloudAccount, Membership, Organization, Profile
+from actions.models import AutoStopNotice, AutoStopPolicy, InstanceAction
 from alerts.models import AlertEvent, AlertKind, Budget
-from costs.models import (
-    AutoStopNotice,
-    AutoStopPolicy,
-    BillingImport,
-    CostRecord,
-    CostRollup,
-    DetectionSettings,
-    ElasticIP,
-    Instance,
-    InstanceAction,
-    Recommendation,
-    SyncRun,
-    UtilizationDay,
-    Volume,
+from allocation.models import (
+    AllocationRollup,
+    AllocationRule,
+    Dimension,
+    FollowedValue,
+    Reallocation,
+    SharedCostSplit,
 )
+from commitments.models import (
+    AwsPurchaseRecommendation,
+    Commitment,
+    CommitmentDay,
+    CommitmentSync,
+)
+from costs.models import BillingImport, CostRecord, CostRollup, SyncRun, TagKey, TagSpend
+from findings.models import DetectionSettings, Recommendation
+from fleet.models import ElasticIP, Instance, UtilizationDay, Volume
 
-APPS = ("accounts", "costs", "alerts")
+APPS = ("accounts", "costs", "allocation", "commitments", "fleet", "findings", "actions", "alerts")
 
 
 def make_staff(user):
@@ -87,10 +90,75 @@ def grow(acme, acme_account, second_account, globex_account, django_user_model):
             _inventory(account, i, today)
             _costs(acme, account, i)
             _alerts(acme, account, i, django_user_model)
+            _allocation(acme, account, i, django_user_model)
             _tenancy(acme, i, django_user_model)
+            _commitments(account, i, today)
             _inventory(globex_account, 1000 + i, today)
+            _commitments(globex_account, 1000 + i, today)
 
     return grow
+
+
+def _commitments(account, i, today):
+    """A Savings Plan and a reservation, a day of each kind, a sync run."""
+    now = timezone.now()
+    for kind in ("savings_plan", "ec2_reserved"):
+        Commitment.objects.create(
+            account=account,
+            kind=kind,
+            commitment_id=f"{kind}-{i}",
+            plan_type="Compute" if kind == "savings_plan" else "",
+            instance_type="" if kind == "savings_plan" else "m5.large",
+            instance_count=None if kind == "savings_plan" else 2,
+            term_years=1,
+            payment_option="no_upfront",
+            hourly_commitment=Decimal("1.5") if kind == "savings_plan" else None,
+            recurring_hourly=Decimal("0.2"),
+            start=now - timedelta(days=300),
+            end=now + timedelta(days=i),
+            state="active",
+        )
+    for kind in ("savings_plan", "reservation"):
+        CommitmentDay.objects.create(
+            account=account,
+            day=today - timedelta(days=i),
+            kind=kind,
+            source="explorer",
+            coverage_percent=Decimal(70),
+            on_demand_spend=Decimal(12),
+            utilization_percent=Decimal("97.5"),
+            used_commitment=Decimal(35),
+            unused_commitment=Decimal(1),
+            net_savings=Decimal(9),
+        )
+    CommitmentSync.objects.create(
+        account=account,
+        status="partial",
+        finished_at=now,
+        problems={"rds:DescribeReservedDBInstances": "not allowed"},
+    )
+    # One of AWS's twelve variants per round, each at most once per account (its natural key).
+    plan, term, payment = list(
+        product(
+            AwsPurchaseRecommendation.PlanType.values,
+            AwsPurchaseRecommendation.Term.values,
+            AwsPurchaseRecommendation.PaymentOption.values,
+        )
+    )[i % 12]
+    AwsPurchaseRecommendation.objects.get_or_create(
+        account=account,
+        plan_type=plan,
+        term=term,
+        payment_option=payment,
+        defaults={
+            "lookback_days": 30,
+            "hourly_commitment": Decimal("1.25"),
+            "monthly_savings": Decimal("250.5"),
+            "savings_percent": Decimal("21.5"),
+            "utilization_percent": Decimal("98.2"),
+            "generated_at": now,
+        },
+    )
 
 
 def _inventory(account, i, today):
@@ -111,6 +179,7 @@ def _inventory(account, i, today):
             cpu_avg=2.0,
             cpu_max=9.0,
             cpu_p95=4.0,
+            network_hours=24,
             network_bytes=1000,
         )
         for back in (1, 2, 3, 30)
@@ -161,6 +230,20 @@ def _inventory(account, i, today):
         actor_label="olivia",
         recommendation=rec,
         result=InstanceAction.Result.DRY_RUN,
+    )
+    # A fix applied earlier: a stop that realised another recommendation's saving.
+    InstanceAction.objects.create(
+        organization=account.organization,
+        account=account,
+        instance=instance,
+        aws_instance_id=instance.instance_id,
+        region=instance.region,
+        action="stop",
+        actor_label="olivia",
+        result=InstanceAction.Result.SUCCEEDED,
+        monthly_saving=Decimal("30.00"),
+        requested_at=timezone.now() - timedelta(days=i + 1),
+        finished_at=timezone.now() - timedelta(days=i + 1),
     )
     AutoStopNotice.objects.create(
         account=account,
@@ -257,3 +340,40 @@ def _tenancy(acme, i, django_user_model):
         regions=["us-east-1"],
     )
     AutoStopPolicy.objects.create(account=account)
+
+
+def _allocation(organization, account, i, django_user_model):
+    dimension = Dimension.objects.create(organization=organization, name=f"Team {i}", slug=f"t{i}")
+    AllocationRule.objects.create(dimension=dimension, position=0, kind="tag", tag_key="team")
+    SharedCostSplit.objects.create(
+        dimension=dimension, name="Support", method="even", services=["AWS Support"]
+    )
+    AllocationRollup.objects.create(
+        dimension=dimension,
+        usage_date=date(2026, 10, 1 + i % 28),
+        value="payments",
+        service=f"Service {i}",
+        kind="direct",
+        amount=Decimal("1234.5678"),
+    )
+    Reallocation.objects.create(
+        dimension=dimension,
+        start=date(2026, 10, 1),
+        end=date(2026, 10, 31),
+        finished_at=timezone.now(),
+        before={"payments": "1.00"},
+        after={"payments": "2.00"},
+    )
+    member = django_user_model.objects.get(username=f"member-{i}")
+    FollowedValue.objects.create(user=member, dimension=dimension, value="payments")
+    TagKey.objects.create(organization=organization, key=f"team-{i}")
+    TagSpend.objects.create(
+        organization=organization,
+        account=account,
+        sub_account_id=account.account_id,
+        usage_date=date(2026, 10, 1 + i % 28),
+        service=f"Service {i}",
+        tag_key=f"team-{i}",
+        tag_value="payments",
+        amount=Decimal("12.5"),
+    )

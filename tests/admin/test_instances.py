@@ -7,9 +7,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from costs.models import Instance, Recommendation, UtilizationDay
+from findings.models import Recommendation
+from fleet.models import Instance, UtilizationDay
 
-PAGE = "admin:costs_instance_changelist"
+PAGE = "admin:fleet_instance_changelist"
 pytestmark = pytest.mark.django_db
 
 
@@ -32,6 +33,7 @@ def day(box, back, hours, avg, peak, p95):
         cpu_avg=avg,
         cpu_max=peak,
         cpu_p95=p95,
+        network_hours=hours,
         network_bytes=0,
     )
 
@@ -98,7 +100,7 @@ def test_monthly_cost_and_the_open_recommendation(client, olivia_staff, busy):
     body = client.get(reverse(PAGE)).content.decode()
 
     assert "$70.08/month" in body  # m5.large on demand, 730 hours
-    rec_url = reverse("admin:costs_recommendation_change", args=[rec.pk])
+    rec_url = reverse("admin:findings_recommendation_change", args=[rec.pk])
     label = "Oversized instance: move to a smaller type"
     assert f'<a href="{rec_url}" title="{label}">Oversized instance</a>' in body
     assert "($35.04/month)" in body
@@ -122,8 +124,42 @@ def test_the_detail_page_shows_the_figures_and_evidence(client, olivia_staff, bu
     busy.save()
     client.force_login(olivia_staff)
 
-    body = client.get(reverse("admin:costs_instance_change", args=[busy.pk])).content.decode()
+    body = client.get(reverse("admin:fleet_instance_change", args=[busy.pk])).content.decode()
 
     assert "CPU, last 14 days" in body and "90.0%" in body
     assert '<table class="evidence"><tr><th scope="row">max cpu</th><td>90.0</td>' in body
     assert "$70.08/month" in body
+
+
+def test_missing_network_data_reads_as_unknown_never_as_zero(client, olivia_staff, acme_account):
+    from findings import idle
+    from findings.models import DetectionSettings
+
+    box = instance(acme_account, "i-0nonet")
+    for back in range(1, 15):
+        UtilizationDay.objects.create(
+            instance=box,
+            day=timezone.localdate() - timedelta(days=back),
+            hours=24,
+            cpu_avg=0.5,
+            cpu_max=0.8,
+            cpu_p95=0.6,
+            cpu_peak_hour_avg=0.6,
+            network_hours=0,
+            network_bytes=None,
+        )
+    settings_row = DetectionSettings.for_organization(acme_account.organization)
+    assessment = idle.assess(box, list(box.utilization.all()), settings_row)
+    box.verdict, box.verdict_evidence = assessment.verdict, assessment.evidence
+    box.save()
+    client.force_login(olivia_staff)
+
+    body = client.get(reverse("admin:fleet_instance_change", args=[box.pk])).content.decode()
+
+    assert box.verdict == "not_enough_data"
+    assert '<th scope="row">max daily network mb</th><td>—</td>' in body
+    assert (
+        '<th scope="row">not enough data</th><td>network data for 0 of the 302 hours '
+        "required: CPU alone never makes a box idle</td>"
+    ) in body
+    assert '<th scope="row">network hours with data</th><td>0</td>' in body

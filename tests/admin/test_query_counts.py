@@ -10,7 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from costs.models import Instance, Recommendation
+from findings.models import Recommendation
+from fleet.models import Instance
 from tests.admin.conftest import APPS
 
 N = 3
@@ -29,10 +30,10 @@ CHANGELISTS = sorted(
 # action log: accounts and organisations filters, count, date hierarchy (Min/Max, days).
 PINNED = {
     "admin:costs_costrecord_changelist": 12,
-    "admin:costs_instance_changelist": 13,
-    "admin:costs_recommendation_changelist": 10,
+    "admin:fleet_instance_changelist": 13,
+    "admin:findings_recommendation_changelist": 10,
     "admin:alerts_alertevent_changelist": 9,
-    "admin:costs_instanceaction_changelist": 10,
+    "admin:actions_instanceaction_changelist": 10,
 }
 EXPLAIN_PAGES = {"admin:costs_costrecord_changelist"}
 
@@ -97,7 +98,7 @@ def test_confirmation_pages_do_not_grow_with_the_selection(
     client, olivia_staff, grow, model, action
 ):
     client.force_login(olivia_staff)
-    url = reverse(f"admin:costs_{model._meta.model_name}_changelist")
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
 
     def confirm():
         selected = [str(pk) for pk in model.objects.values_list("pk", flat=True)]

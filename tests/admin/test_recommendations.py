@@ -9,9 +9,10 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
-from costs.models import Instance, Recommendation
+from findings.models import Recommendation
+from fleet.models import Instance
 
-PAGE = "admin:costs_recommendation_changelist"
+PAGE = "admin:findings_recommendation_changelist"
 Status = Recommendation.Status
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +62,7 @@ def test_rows_link_to_the_instance_and_the_account(client, olivia_staff, idle):
 
     body = client.get(reverse(PAGE)).content.decode()
 
-    instance_url = reverse("admin:costs_instance_change", args=[idle.instance_id])
+    instance_url = reverse("admin:fleet_instance_change", args=[idle.instance_id])
     account_url = reverse("admin:accounts_cloudaccount_change", args=[idle.account_id])
     assert f'<a href="{instance_url}">idle-box (i-0idle)</a>' in body
     assert f'<a href="{account_url}" title="AWS account 111111111111">Acme production</a>' in body
@@ -73,7 +74,7 @@ def test_rows_link_to_the_instance_and_the_account(client, olivia_staff, idle):
 def test_the_detail_page_shows_the_evidence_as_a_table(client, olivia_staff, idle):
     client.force_login(olivia_staff)
 
-    body = client.get(reverse("admin:costs_recommendation_change", args=[idle.pk])).content
+    body = client.get(reverse("admin:findings_recommendation_change", args=[idle.pk])).content
     body = body.decode()
 
     assert '<th scope="row">avg cpu</th><td>1.5</td>' in body
@@ -86,7 +87,7 @@ def test_dismiss_asks_for_a_reason_first(client, olivia_staff, idle):
     form = act(client, "dismiss_selected", [idle])
     empty = act(client, "dismiss_selected", [idle], confirm="yes", reason="")
 
-    assert form.templates[0].name == "admin/costs/confirm_dismissal.html"
+    assert form.templates[0].name == "admin/findings/confirm_dismissal.html"
     page = form.content.decode()
     assert "i-0idle is idle" in page and "$61.32" in page and 'name="reason"' in page
     assert empty.status_code == 200 and "This field is required." in empty.content.decode()

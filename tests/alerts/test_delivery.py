@@ -30,7 +30,7 @@ def idle_alert(org, subject="instance:111111111111:i-0idle", **extra):
         "Idle instance i-0idle: save $60.74/month",
         ["dev-box-01 is idle", "Stop it."],
         {"instance": "i-0idle", "monthly_saving": "60.74"},
-        "/admin/costs/recommendation/1/change/",
+        "/admin/findings/recommendation/1/change/",
         **extra,
     )
 
@@ -54,8 +54,8 @@ def test_the_email_has_evidence_a_link_back_and_a_preferences_link(alice, acme, 
     html = message.alternatives[0][0]
     assert message.subject == "[Spendlens] Idle instance i-0idle: save $60.74/month"
     for body in (message.body, html):
-        assert "monthly_saving" in body and "60.74" in body
-        assert "https://spendlens.example.com/admin/costs/recommendation/1/change/" in body
+        assert "Monthly saving" in body and "$60.74" in body
+        assert "https://spendlens.example.com/admin/findings/recommendation/1/change/" in body
         assert "https://spendlens.example.com/profile/#alerts" in body
 
 

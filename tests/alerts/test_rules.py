@@ -12,13 +12,23 @@ from django.core.management import CommandError, call_command
 from accounts.models import CloudAccount
 from alerts import rules
 from alerts.models import AlertEvent, AlertKind, Budget, BudgetThreshold
-from costs.models import CostRecord, Recommendation, SyncRun
+from costs.models import CostRecord, SyncRun
+from findings.models import Recommendation
 
 TODAY = date(2026, 11, 23)
 
 
-def spend(account, day, amount, service="Amazon EC2", source="explorer", metric="unblended"):
+def spend(
+    account,
+    day,
+    amount,
+    service="Amazon EC2",
+    source="explorer",
+    metric="unblended",
+    estimated=False,
+):
     CostRecord.objects.create(
+        estimated=estimated,
         organization=account.organization,
         account=account,
         source=source,
@@ -85,6 +95,28 @@ class TestBudgets:
             f"budget:{budget.pk}:2026-11:100:forecast",
         }
 
+    def test_the_forecast_threshold_counts_each_day_at_its_weekday_rate(self, acme, acme_account):
+        # Monday 23 November 2026. The 28 complete days before it (26 October - 22 November) cost
+        # $40 on weekdays and $10 at weekends.
+        day = date(2026, 10, 26)
+        while day < TODAY:
+            spend(acme_account, day, "10" if day.weekday() >= 5 else "40")
+            day += timedelta(days=1)
+        budget = Budget.objects.create(organization=acme, name="Acme", monthly_amount=920)
+        budget.ensure_thresholds()
+
+        alerts = rules.budget_alerts(acme, TODAY)
+
+        # 1-22 November: 15 weekdays x 40 + 7 weekend days x 10 = 670 spent (past 50% of 920).
+        # 23-30 November: 6 weekdays and 2 weekend days: 670 + 6 x 40 + 2 x 10 = 930, past
+        # 100% of 920. (The run rate, 670 / 22 x 30 = 913.64, would not be.)
+        assert sorted(a.subject for a in alerts) == [
+            f"budget:{budget.pk}:2026-11:100:forecast",
+            f"budget:{budget.pk}:2026-11:50:actual",
+        ]
+        assert alerts[0].evidence["forecast_month_end"] == "930.00"
+        assert alerts[0].evidence["weekday_rates"].startswith("Mon $40.00, Tue $40.00")
+
     def test_an_account_budget_counts_only_that_account(self, acme, acme_account, globex):
         other = other_account(acme, "222222222222")
         month_of_spend(other, "100")
@@ -134,6 +166,116 @@ def test_spike_rule_reads_yesterday_against_two_weeks(alice, acme, acme_account)
     assert alert.evidence["increase"] == "160.00"
     rules.check_alerts(acme, TODAY)
     assert rules.spike_alerts(acme, TODAY) == []
+
+
+def steady(account, first, last, amount="100", service="Amazon RDS", spikes=None):
+    """ACCOUNT's SERVICE at AMOUNT a day FIRST..LAST, but SPIKES {day: amount} on those days."""
+    day = first
+    while day <= last:
+        spend(account, day, (spikes or {}).get(day, amount), service=service)
+        day += timedelta(days=1)
+
+
+def spike_subjects(organization, today):
+    return [a.subject for a in rules.spike_alerts(organization, today)]
+
+
+def raised_spikes():
+    events = AlertEvent.objects.filter(kind=AlertKind.COST_SPIKE)
+    return sorted(set(events.values_list("subject", flat=True)))
+
+
+class TestSpikeChecks:
+    """Each check judges the complete days since the last one, 7 at most."""
+
+    def test_a_first_check_judges_the_last_seven_complete_days(self, acme, acme_account):
+        # A runaway job five days ago, and an older one eight days ago (outside the 7 days).
+        spikes = {date(2026, 11, 18): "400", date(2026, 11, 15): "400"}
+        steady(acme_account, date(2026, 10, 20), date(2026, 11, 22), spikes=spikes)
+
+        assert spike_subjects(acme, TODAY) == ["spike:111111111111:Amazon RDS:2026-11-18"]
+
+    def test_a_check_after_a_pause_judges_every_day_since_the_last(self, alice, acme, acme_account):
+        steady(acme_account, date(2026, 10, 20), date(2026, 11, 22))
+        assert rules.check_alerts(acme, TODAY) == 0  # judged 16-22 November: nothing
+        # The worker was down for three days; meanwhile two spikes.
+        spikes = {date(2026, 11, 23): "400", date(2026, 11, 25): "300"}
+        steady(acme_account, date(2026, 11, 23), date(2026, 11, 26), spikes=spikes)
+
+        rules.check_alerts(acme, date(2026, 11, 27))
+
+        assert raised_spikes() == [
+            "spike:111111111111:Amazon RDS:2026-11-23",
+            "spike:111111111111:Amazon RDS:2026-11-25",
+        ]
+        # Judging again raises nothing twice.
+        assert rules.check_alerts(acme, date(2026, 11, 27)) == 0
+        assert rules.check_alerts(acme, date(2026, 11, 28)) == 0
+
+    def test_days_judged_on_final_figures_are_not_judged_again(self, alice, acme, acme_account):
+        steady(acme_account, date(2026, 10, 20), date(2026, 11, 22))
+        rules.check_alerts(acme, TODAY)
+        # A billing correction lands on 20 November, a day judged on final figures.
+        CostRecord.objects.filter(usage_date=date(2026, 11, 20)).update(amount=Decimal(400))
+        steady(acme_account, date(2026, 11, 23), date(2026, 11, 23))
+
+        assert spike_subjects(acme, date(2026, 11, 24)) == []
+
+    def test_estimated_days_are_judged_again_until_final(self, alice, acme, acme_account):
+        steady(acme_account, date(2026, 10, 20), date(2026, 11, 20))
+        # Cost Explorer's figures for the 21st and 22nd are still estimates (partial).
+        for day in (date(2026, 11, 21), date(2026, 11, 22)):
+            spend(acme_account, day, "100", service="Amazon RDS", estimated=True)
+        rules.check_alerts(acme, TODAY)
+        # The final figure for the 21st is four times the estimate.
+        CostRecord.objects.filter(usage_date=date(2026, 11, 21)).update(
+            amount=Decimal(400), estimated=False
+        )
+        CostRecord.objects.filter(usage_date=date(2026, 11, 22)).update(estimated=False)
+        steady(acme_account, date(2026, 11, 23), date(2026, 11, 23))
+
+        rules.check_alerts(acme, date(2026, 11, 24))
+
+        assert raised_spikes() == ["spike:111111111111:Amazon RDS:2026-11-21"]
+
+    def test_an_account_that_reports_late_is_judged_when_its_costs_arrive(
+        self, alice, acme, acme_account
+    ):
+        late = other_account(acme, "222222222222")
+        steady(acme_account, date(2026, 10, 20), date(2026, 11, 22), service="Amazon EC2")
+        # The second account's sync has been failing since the 19th.
+        steady(late, date(2026, 10, 20), date(2026, 11, 19))
+        rules.check_alerts(acme, TODAY)
+        # Its sync recovers: 20-23 November arrive, with a spike on the 21st.
+        steady(late, date(2026, 11, 20), date(2026, 11, 23), spikes={date(2026, 11, 21): "400"})
+        steady(acme_account, date(2026, 11, 23), date(2026, 11, 23), service="Amazon EC2")
+
+        rules.check_alerts(acme, date(2026, 11, 24))
+
+        assert raised_spikes() == ["spike:222222222222:Amazon RDS:2026-11-21"]
+
+    def test_a_long_pause_looks_back_seven_days_at_most(self, alice, acme, acme_account):
+        steady(acme_account, date(2026, 10, 1), date(2026, 11, 1))
+        rules.check_alerts(acme, date(2026, 11, 2))
+        spikes = {date(2026, 11, 10): "400", date(2026, 11, 20): "400"}
+        steady(acme_account, date(2026, 11, 2), date(2026, 11, 22), spikes=spikes)
+
+        rules.check_alerts(acme, TODAY)
+
+        # 16-22 November were judged; the 10th is too old to alert about now.
+        assert raised_spikes() == ["spike:111111111111:Amazon RDS:2026-11-20"]
+
+    def test_each_organisation_keeps_its_own_checks(self, alice, charlie, acme, globex):
+        ours = other_account(acme, "111111111111")
+        theirs = other_account(globex, "333333333333")
+        steady(ours, date(2026, 10, 20), date(2026, 11, 22))
+        steady(theirs, date(2026, 10, 20), date(2026, 11, 22), spikes={date(2026, 11, 18): "400"})
+        rules.check_alerts(acme, TODAY)  # acme's check says nothing of globex's days
+
+        rules.check_alerts(globex, TODAY)
+
+        assert raised_spikes() == ["spike:333333333333:Amazon RDS:2026-11-18"]
+        assert set(AlertEvent.objects.values_list("organization", flat=True)) == {globex.pk}
 
 
 def recommendation(account, kind, resource, saving="50.00", **extra):

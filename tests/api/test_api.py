@@ -4,12 +4,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+import yaml
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from alerts.models import Budget
 from costs import rollup
-from costs.models import CostRecord, Recommendation
+from costs.models import CostRecord
+from findings.models import Recommendation
 
 TODAY = date(2026, 11, 23)
 
@@ -301,6 +303,13 @@ def test_schema_and_docs_are_served(client, db):
 
     assert schema.status_code == 200 and b"/api/v1/costs/summary/" in schema.content
     assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
+
+
+def test_the_schema_describes_the_role_arn_in_plain_text(client, db):
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+
+    role_arn = schema["components"]["schemas"]["CloudAccount"]["properties"]["role_arn"]
+    assert role_arn["description"].startswith("arn:aws:iam::<account ID>:role/<name> ")
 
 
 class TestProfileTokens:

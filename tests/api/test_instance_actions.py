@@ -3,8 +3,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from costs.models import InstanceAction
-from tests.costs.fleet import PROTECT, ec2_client, launch, state_in_aws, synced
+from actions.models import InstanceAction
+from tests.fleet.emulator import PROTECT, ec2_client, launch, state_in_aws, synced
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from schemathesis.checks import (
     response_schema_conformance,
 )
 
-from costs.models import CostRecord, Recommendation
+from costs.models import CostRecord
+from findings.models import Recommendation
 
 
 @pytest.fixture

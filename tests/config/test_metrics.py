@@ -7,9 +7,11 @@ import pytest
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
+from actions.models import InstanceAction
 from alerts.models import AlertEvent, AlertKind
-from costs.models import InstanceAction, Recommendation, SyncRun
-from tests.costs.test_overview import recommend, write
+from costs.models import SyncRun
+from findings.models import Recommendation
+from tests.dashboard.test_overview import recommend, write
 
 TOKEN = "scrape-token-0123456789"  # a test value
 

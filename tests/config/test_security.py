@@ -23,7 +23,9 @@ PASSWORD = "pw-alice-Secret1"  # the persona's password (tests/conftest.py)
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/", "/admin/", "/api/docs/", "/accounts/login/"])
+@pytest.mark.parametrize(
+    "path", ["/", "/admin/", "/api/docs/", "/accounts/login/", "/accounts/password_reset/"]
+)
 def test_every_page_has_a_strict_script_policy(client, alice, path):
     alice.is_staff = True
     alice.save()
@@ -170,6 +172,8 @@ def test_every_form_post_without_a_csrf_token_is_refused(alice, acme_account):
     assert {"profile", "token-create", "token-revoke", "cloud-account-test", "logout"} <= set(
         refused
     )
+    # The password reset pages take a POST from people who cannot log in: CSRF still applies.
+    assert {"password_reset", "password_reset_confirm"} <= set(refused)
 
 
 @pytest.mark.django_db
@@ -214,7 +218,7 @@ def all_logs(settings):
 @pytest.mark.django_db(transaction=True)
 def test_no_secret_reaches_the_logs_even_at_debug(aws, all_logs, alice, acme_account, settings):
     from accounts import aws as aws_module
-    from costs import explorer
+    from costs.ingest import explorer
 
     settings.METRICS_TOKEN = "metrics-token-0123456789abcdef"
     aws_module.clear_credential_cache()

@@ -6,7 +6,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Sum
 
 from accounts import aws as aws_module
-from costs import explorer
+from costs.ingest import explorer
 from costs.models import CostRecord, SyncRun
 from tests.conftest import queue_cost_explorer
 
@@ -333,3 +333,208 @@ def _dates(start, end):
     while current <= end:
         yield current
         current += timedelta(days=1)
+
+
+# --- Tag keys: one extra request each, TagSpend replaced with the costs ------------------------
+
+EC2 = "Amazon Elastic Compute Cloud - Compute"
+S3 = "Amazon Simple Storage Service"
+
+
+def tag_day(when: date, key: str, groups: dict, estimated=False):
+    """A day grouped by SERVICE and TAG KEY: {(service, value): amount}, value "" = untagged."""
+    return day(
+        when, {(service, f"{key}${value}"): amount for (service, value), amount in groups.items()},
+        estimated,
+    )  # fmt: skip
+
+
+def tag_spend(account):
+    from costs.models import TagSpend
+
+    return {
+        (t.usage_date, t.service, t.tag_key, t.tag_value): t.amount
+        for t in TagSpend.objects.filter(account=account)
+    }
+
+
+@pytest.mark.django_db
+class TestTags:
+    def test_each_tag_key_costs_one_request_plus_its_pages_and_its_split_is_stored(
+        self, aws, acme_account
+    ):
+        from allocation import summary
+        from costs.models import TagKey
+
+        for key in ("Team", "user:équipe"):
+            TagKey.objects.create(organization=acme_account.organization, key=key)
+        queue_cost_explorer(
+            aws,
+            ACCOUNT,
+            [
+                page(history(TODAY, TODAY + timedelta(days=1))),
+                # Keys are asked in order: "Team" (on two pages), then "user:équipe".
+                page([tag_day(TODAY, "Team", {(EC2, "payments"): 20})], token="team-2"),
+                page([tag_day(TODAY, "Team", {(EC2, "search"): 10, (EC2, ""): 3, (S3, ""): 1})]),
+                page([tag_day(TODAY, "user:équipe", {(EC2, "paiements"): 33, (S3, "données"): 1})]),
+            ],
+        )
+
+        run = explorer.sync_account(acme_account, since=TODAY, today=TODAY)
+
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert run.requests_made == 1 + 2 + 1  # costs, Team's two pages, user:équipe
+        assert run.request_cost == Decimal("0.04")
+        assert tag_spend(acme_account) == {
+            (TODAY, EC2, "Team", "payments"): 20,
+            (TODAY, EC2, "Team", "search"): 10,
+            (TODAY, EC2, "Team", ""): 3,
+            (TODAY, S3, "Team", ""): 1,
+            (TODAY, EC2, "user:équipe", "paiements"): 33,
+            (TODAY, S3, "user:équipe", "données"): 1,
+        }
+        # The store's EC2 cost that day (33) is divided by the tag's shares; S3 is untagged.
+        org = acme_account.organization
+        assert summary.tag_totals(org, "Team", TODAY, TODAY) == {
+            "payments": Decimal(20),
+            "search": Decimal(10),
+            summary.UNTAGGED: Decimal(4),
+        }
+
+    def test_without_tag_keys_the_sync_makes_no_extra_request(self, aws, acme_account):
+        from costs.models import TagSpend
+
+        queue_cost_explorer(aws, ACCOUNT, [page(history(TODAY, TODAY + timedelta(days=1)))])
+
+        run = explorer.sync_account(acme_account, since=TODAY, today=TODAY)
+
+        assert run.requests_made == 1
+        assert not TagSpend.objects.exists()
+
+    def test_a_resync_replaces_the_days_tag_spend_rather_than_adding_to_it(
+        self, aws_faults, aws, acme_account
+    ):
+        from costs.models import TagKey
+
+        TagKey.objects.create(organization=acme_account.organization, key="Team")
+        costs = page(history(TODAY - timedelta(days=1), TODAY + timedelta(days=1)))
+        first = [
+            tag_day(TODAY - timedelta(days=1), "Team", {(EC2, "payments"): 22}),
+            tag_day(TODAY, "Team", {(EC2, "payments"): 20, (EC2, "search"): 3}),
+        ]
+        aws_faults.answer("GetCostAndUsage", costs)
+        aws_faults.answer("GetCostAndUsage", page(first))
+        explorer.sync_account(acme_account, since=TODAY - timedelta(days=1), today=TODAY)
+        # Later, the search instance was retagged "plat" and the day's figures settled.
+        aws_faults.answer("GetCostAndUsage", costs)
+        aws_faults.answer(
+            "GetCostAndUsage",
+            page(
+                [
+                    tag_day(TODAY - timedelta(days=1), "Team", {(EC2, "payments"): 22}),
+                    tag_day(TODAY, "Team", {(EC2, "payments"): 21, (EC2, "plat"): 2}),
+                ]
+            ),
+        )
+
+        run = explorer.sync_account(acme_account, since=TODAY - timedelta(days=1), today=TODAY)
+
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        assert run.requests_made == 2
+        assert tag_spend(acme_account) == {
+            (TODAY - timedelta(days=1), EC2, "Team", "payments"): 22,
+            (TODAY, EC2, "Team", "payments"): 21,
+            (TODAY, EC2, "Team", "plat"): 2,
+        }
+
+    def test_a_failed_tag_request_leaves_costs_and_tag_spend_as_they_were(
+        self, aws_faults, aws, acme_account
+    ):
+        from costs.models import TagKey, TagSpend
+
+        TagKey.objects.create(organization=acme_account.organization, key="Team")
+        costs = history(TODAY, TODAY + timedelta(days=1))
+        aws_faults.answer("GetCostAndUsage", page(costs))
+        aws_faults.answer("GetCostAndUsage", page([tag_day(TODAY, "Team", {(EC2, "a"): 33})]))
+        explorer.sync_account(acme_account, since=TODAY, today=TODAY)
+        records = list(CostRecord.objects.order_by("pk").values_list("pk", "amount"))
+        tags = list(TagSpend.objects.order_by("pk").values_list("pk", "tag_value", "amount"))
+        costs[0]["Groups"][0]["Metrics"]["UnblendedCost"]["Amount"] = "99"
+        aws_faults.answer("GetCostAndUsage", page(costs))
+        aws_faults.fail("GetCostAndUsage", "AccessDeniedException", "no tags for you", status=400)
+
+        run = explorer.sync_account(acme_account, since=TODAY, today=TODAY)
+
+        assert run.status == SyncRun.Status.FAILED
+        assert run.requests_made == 2
+        assert "AccessDeniedException" in run.error
+        assert list(CostRecord.objects.order_by("pk").values_list("pk", "amount")) == records
+        assert (
+            list(TagSpend.objects.order_by("pk").values_list("pk", "tag_value", "amount")) == tags
+        )
+
+    @pytest.mark.parametrize(
+        "keys",
+        [[EC2, "payments"], [EC2, "Owner$payments"], [EC2], "Team$payments"],
+        ids=["no separator", "another key", "one key", "not a list"],
+    )
+    def test_an_unreadable_tag_group_fails_the_sync_with_a_clear_error(
+        self, aws_faults, aws, acme_account, keys
+    ):
+        from costs.models import TagKey, TagSpend
+
+        TagKey.objects.create(organization=acme_account.organization, key="Team")
+        aws_faults.answer("GetCostAndUsage", page(history(TODAY, TODAY + timedelta(days=1))))
+        bad = day(TODAY, {})
+        bad["Groups"] = [{"Keys": keys, "Metrics": {"UnblendedCost": {"Amount": "1"}}}]
+        aws_faults.answer("GetCostAndUsage", page([bad]))
+
+        run = explorer.sync_account(acme_account, since=TODAY, today=TODAY)
+
+        assert run.status == SyncRun.Status.FAILED
+        assert run.error.startswith("Cost Explorer: ")
+        assert "Team" in run.error
+        assert not CostRecord.objects.exists()
+        assert not TagSpend.objects.exists()
+        acme_account.refresh_from_db()
+        assert acme_account.last_error == run.error
+
+    def test_an_unreadable_tag_amount_fails_the_sync_with_a_clear_error(
+        self, aws_faults, aws, acme_account
+    ):
+        from costs.models import TagKey
+
+        TagKey.objects.create(organization=acme_account.organization, key="Team")
+        aws_faults.answer("GetCostAndUsage", page(history(TODAY, TODAY + timedelta(days=1))))
+        bad = tag_day(TODAY, "Team", {(EC2, "a"): 1})
+        bad["Groups"][0]["Metrics"]["UnblendedCost"]["Amount"] = "lots"
+        aws_faults.answer("GetCostAndUsage", page([bad]))
+
+        run = explorer.sync_account(acme_account, since=TODAY, today=TODAY)
+
+        assert run.status == SyncRun.Status.FAILED
+        assert "unreadable amount" in run.error
+        assert not CostRecord.objects.exists()
+
+    def test_a_management_accounts_tag_split_is_stored_under_its_own_id(self, aws, acme_account):
+        from costs.models import TagKey, TagSpend
+
+        acme_account.is_management = True
+        acme_account.save()
+        TagKey.objects.create(organization=acme_account.organization, key="Team")
+        queue_cost_explorer(
+            aws,
+            ACCOUNT,
+            [
+                page([day(TODAY, {("222222222222", EC2): 3, ("333333333333", EC2): 4})]),
+                page([tag_day(TODAY, "Team", {(EC2, "payments"): 5, (EC2, ""): 2})]),
+            ],
+        )
+
+        run = explorer.sync_account(acme_account, since=TODAY, today=TODAY)
+
+        assert run.requests_made == 2
+        assert set(TagSpend.objects.values_list("sub_account_id", "tag_value", "amount")) == {
+            (ACCOUNT, "payments", Decimal(5)),
+            (ACCOUNT, "", Decimal(2)),
+        }

@@ -20,7 +20,7 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from costs.focus import ImportFailed, import_billing
+from costs.ingest.focus import ImportFailed, import_billing
 from costs.models import BillingImport, CostMetric, CostRecord, CostSource
 
 SAMPLE = Path(settings.BASE_DIR) / "tests" / "data" / "focus" / "focus_sample.csv"

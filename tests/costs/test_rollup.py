@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
-from costs import explorer
-from costs.focus import import_billing
+from costs.ingest import explorer
+from costs.ingest.focus import import_billing
 from costs.models import CostRecord, CostRollup
 from costs.summary import counted_once
 from tests.costs.test_focus import SAMPLE

@@ -30,18 +30,12 @@ from django.utils import timezone
 from accounts.models import CloudAccount
 from alerts import tasks as alert_tasks
 from alerts.models import AlertEvent, AlertKind, Budget, Cooldown
-from costs import detection, rightsizing, rollup
+from costs import rollup
 from costs import tasks as cost_tasks
-from costs.models import (
-    CostRecord,
-    CostRollup,
-    ElasticIP,
-    Instance,
-    Recommendation,
-    SyncRun,
-    UtilizationDay,
-    Volume,
-)
+from costs.models import CostRecord, CostRollup, SyncRun
+from findings import detection, rightsizing
+from findings.models import Recommendation
+from fleet.models import ElasticIP, Instance, UtilizationDay, Volume
 from tests.reliability.gate import (
     CE_CALL,
     cost_page,
@@ -248,6 +242,7 @@ def instance_with_days(account, instance_id, days=14, cpu=1.0, memory=None, **fi
             cpu_max=cpu * 1.5,
             cpu_p95=cpu * 1.2,
             cpu_peak_hour_avg=cpu * 1.3,
+            network_hours=24,
             network_bytes=(1 if cpu < 5 else 900) * 1024 * 1024,
             memory_max=memory,
         )

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from accounts.models import Organization
-from costs.focus import ImportFailed, import_billing, summary
+from costs.ingest.focus import ImportFailed, import_billing, summary
 
 
 class Command(BaseCommand):

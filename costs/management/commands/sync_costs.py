@@ -3,8 +3,8 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from costs import explorer
-from costs.management.selection import add_account_argument, select_accounts
+from accounts.management.selection import add_account_argument, select_accounts
+from costs.ingest import explorer
 from costs.models import SyncRun
 
 

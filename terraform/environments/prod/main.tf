@@ -51,7 +51,7 @@ module "iam" {
   parameter_prefix           = local.parameter_prefix
   extra_secret_arns          = [module.rds.master_user_secret_arn]
   kms_key_arn                = module.secrets.kms_key_arn
-  customer_role_name         = var.customer_role_name
+  customer_role_names        = var.customer_role_names
   ses_identity_arn           = module.ses.identity_arn
   ses_extra_resource_arns    = concat([module.ses.configuration_set_arn], var.ses_sandbox_recipient_identity_arns)
   ses_from_address           = var.alert_from_address

@@ -134,10 +134,10 @@ variable "ecr_repository_name" {
   default     = "spendlens"
 }
 
-variable "customer_role_name" {
-  description = "Role name customers create (terraform/modules/customer-role role_name); the platform may assume it in any account."
-  type        = string
-  default     = "SpendlensAccess"
+variable "customer_role_names" {
+  description = "Role names customers create (terraform/modules/customer-role role_name); the platform may assume them, under any path, in any account."
+  type        = list(string)
+  default     = ["SpendlensAccess"]
 }
 
 variable "billing_export_bucket_arns" {

@@ -2,6 +2,8 @@
 # Least privilege: read-only, plus (opt-in) stop/start restricted to tagged instances.
 # Keep READ_ACTIONS in accounts/onboarding.py and this list in step (a test compares them).
 
+data "aws_partition" "current" {}
+
 data "aws_iam_policy_document" "trust" {
   statement {
     sid     = "SpendlensPlatform"
@@ -20,6 +22,7 @@ data "aws_iam_policy_document" "trust" {
 
 resource "aws_iam_role" "spendlens" {
   name                 = var.role_name
+  path                 = var.role_path
   description          = "Read access for Spendlens cost control"
   assume_role_policy   = data.aws_iam_policy_document.trust.json
   max_session_duration = 3600
@@ -27,7 +30,7 @@ resource "aws_iam_role" "spendlens" {
 }
 
 data "aws_iam_policy_document" "read" {
-  #checkov:skip=CKV_AWS_356:ce:GetCostAndUsage, ce:GetCostForecast, cloudwatch:GetMetricData, autoscaling:DescribeAutoScalingGroups and the ec2:Describe* calls Spendlens makes support no resource-level scoping; all are read-only.
+  #checkov:skip=CKV_AWS_356:ce:GetCostAndUsage, ce:GetCostForecast, cloudwatch:GetMetricData, autoscaling:DescribeAutoScalingGroups, the commitments reads (savingsplans:DescribeSavingsPlans, rds:DescribeReservedDBInstances, ce:GetSavingsPlans*/GetReservation*) and the ec2:Describe* calls Spendlens makes support no resource-level scoping; all are read-only.
   statement {
     sid = "SpendlensRead"
     actions = [
@@ -36,6 +39,14 @@ data "aws_iam_policy_document" "read" {
       "ec2:Describe*",
       "cloudwatch:GetMetricData",
       "autoscaling:DescribeAutoScalingGroups",
+      "savingsplans:DescribeSavingsPlans",
+      "ec2:DescribeReservedInstances",
+      "rds:DescribeReservedDBInstances",
+      "ce:GetSavingsPlansCoverage",
+      "ce:GetSavingsPlansUtilization",
+      "ce:GetReservationCoverage",
+      "ce:GetReservationUtilization",
+      "ce:GetSavingsPlansPurchaseRecommendation",
     ]
     resources = ["*"] #tfsec:ignore:aws-iam-no-policy-wildcards -- these read APIs support no resource-level scoping
   }
@@ -51,7 +62,7 @@ data "aws_iam_policy_document" "stop_start" {
   statement {
     sid       = "SpendlensStopStartTaggedInstances"
     actions   = ["ec2:StopInstances", "ec2:StartInstances"]
-    resources = ["arn:aws:ec2:*:*:instance/*"]
+    resources = ["arn:${data.aws_partition.current.partition}:ec2:*:*:instance/*"]
     condition {
       test     = "StringEquals"
       variable = "aws:ResourceTag/${var.stoppable_tag_key}"

@@ -2,7 +2,7 @@ variable "platform_principal_arn" {
   description = "ARN of the Spendlens platform role (its ECS task role) allowed to assume this role."
   type        = string
   validation {
-    condition     = can(regex("^arn:aws:iam::[0-9]{12}:(role|root)", var.platform_principal_arn))
+    condition     = can(regex("^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(role|root)", var.platform_principal_arn))
     error_message = "platform_principal_arn must be an IAM role ARN (or account root) of the Spendlens platform."
   }
 }
@@ -18,9 +18,23 @@ variable "external_id" {
 }
 
 variable "role_name" {
-  description = "Name of the role Spendlens assumes."
+  description = "Name of the role Spendlens assumes: the last part of the role ARN entered in Spendlens."
   type        = string
   default     = "SpendlensAccess"
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.role_name))
+    error_message = "role_name must be an IAM role name: up to 64 letters, digits and +=,.@_- (no path)."
+  }
+}
+
+variable "role_path" {
+  description = "IAM path of the role: what comes between role and the name in the role ARN (/team/ in arn:aws:iam::123456789012:role/team/SpendlensAccess)."
+  type        = string
+  default     = "/"
+  validation {
+    condition     = length(var.role_path) <= 512 && can(regex("^/([A-Za-z0-9+=,.@_-]+/)*$", var.role_path))
+    error_message = "role_path must start and end with / (just / for none), e.g. /team/finops/."
+  }
 }
 
 variable "allow_stop_start" {

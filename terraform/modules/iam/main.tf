@@ -20,10 +20,16 @@ locals {
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
 
-  log_group_arn_prefix  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${var.log_group_prefix}"
-  ssm_arn_prefix        = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${var.parameter_prefix}/*"
-  secrets_arn_prefix    = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${trimprefix(var.parameter_prefix, "/")}/*"
-  customer_role_pattern = "arn:${local.partition}:iam::*:role/${var.customer_role_name}"
+  log_group_arn_prefix = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${var.log_group_prefix}"
+  ssm_arn_prefix       = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${var.parameter_prefix}/*"
+  secrets_arn_prefix   = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${trimprefix(var.parameter_prefix, "/")}/*"
+  # Each allowed name, with or without an IAM path (role/team/finops/<name>) in any account.
+  customer_role_patterns = flatten([
+    for name in var.customer_role_names : [
+      "arn:${local.partition}:iam::*:role/${name}",
+      "arn:${local.partition}:iam::*:role/*/${name}",
+    ]
+  ])
 }
 
 # Both roles trust ECS tasks of this account only (confused-deputy guard).
@@ -127,7 +133,7 @@ data "aws_iam_policy_document" "task" {
   statement {
     sid       = "AssumeCustomerRoles"
     actions   = ["sts:AssumeRole"]
-    resources = [local.customer_role_pattern]
+    resources = local.customer_role_patterns
   }
 
   statement {

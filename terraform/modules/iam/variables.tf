@@ -41,13 +41,13 @@ variable "kms_key_arn" {
   type        = string
 }
 
-variable "customer_role_name" {
-  description = "Name of the role customers create in their accounts (terraform/modules/customer-role's role_name)."
-  type        = string
-  default     = "SpendlensAccess"
+variable "customer_role_names" {
+  description = "Names of the roles customers create in their accounts (terraform/modules/customer-role's role_name); each may sit under any IAM path."
+  type        = list(string)
+  default     = ["SpendlensAccess"]
   validation {
-    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.customer_role_name))
-    error_message = "customer_role_name must be a plain IAM role name (no wildcards or paths)."
+    condition     = length(var.customer_role_names) > 0 && alltrue([for name in var.customer_role_names : can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", name))])
+    error_message = "customer_role_names must list plain IAM role names (no wildcards or paths)."
   }
 }
 

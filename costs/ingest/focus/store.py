@@ -1,0 +1,106 @@
+"""Writing an import: replace the stored records of what the file covers, refresh rollups.
+
+Run inside the importer's transaction, so that a failure leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import operator
+from datetime import date, timedelta
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+from django.db import connection
+from django.db.models import Q
+
+from accounts.models import Organization
+from costs import rollup
+from costs.models import CostRecord, CostSource
+
+from .aggregate import TagNumbers
+from .source import CHUNK_ROWS
+
+
+def _copy_records(records: pa.Table) -> None:
+    """PostgreSQL: stream the records through COPY, formatted as CSV by pyarrow."""
+    meta = CostRecord._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(name).column) for name in records.column_names)
+    statement = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN (FORMAT csv)"
+    # Quoting every non-null value keeps "" (an empty region) apart from NULL (no account).
+    options = pa_csv.WriteOptions(include_header=False, quoting_style="all_valid")
+    # psycopg raises its own errors from inside COPY; Django's wrapper makes them DatabaseError.
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.copy(statement) as copy,
+    ):
+        for batch in records.to_batches(max_chunksize=CHUNK_ROWS):
+            buffer = io.BytesIO()
+            pa_csv.write_csv(batch, buffer, options)
+            copy.write(buffer.getbuffer())
+
+
+def _create_records(records: pa.Table, tags: TagNumbers) -> None:
+    """Any other database: bulk_create in batches."""
+    objects_by_text = dict(zip(tags.texts, tags.objects, strict=True))
+    foreign_keys = ("organization", "account", "billing_import")
+    for batch in records.to_batches(max_chunksize=5_000):
+        objects = []
+        for row in batch.to_pylist():
+            row.update({f"{name}_id": row.pop(name) for name in foreign_keys})
+            row["tags"] = objects_by_text.get(row["tags"])
+            objects.append(CostRecord(**row))
+        CostRecord.objects.bulk_create(objects)
+
+
+def replace_records(organization: Organization, scopes, records: pa.Table, tags: TagNumbers) -> int:
+    """Delete the stored records of SCOPES and write RECORDS; returns the records deleted.
+
+    Run inside the caller's transaction.
+    """
+    # One import per organisation at a time: two imports of one period must not interleave.
+    Organization.objects.select_for_update().get(pk=organization.pk)
+    by_period: dict[tuple, list[str]] = {}
+    for period, provider, sub_account in scopes:
+        by_period.setdefault((period, provider), []).append(sub_account)
+    replaced = 0
+    if by_period:
+        scope = functools.reduce(
+            operator.or_,
+            (
+                Q(billing_period=period, provider=provider, sub_account_id__in=sub_accounts)
+                for (period, provider), sub_accounts in by_period.items()
+            ),
+        )
+        stored = CostRecord.objects.filter(organization=organization, source=CostSource.FOCUS)
+        replaced = stored.filter(scope).delete()[0]
+    if records.num_rows:
+        if connection.vendor == "postgresql":
+            _copy_records(records)
+        else:
+            _create_records(records, tags)
+    _refresh_rollups(organization, by_period, records)
+    return replaced
+
+
+def _next_month(day: date) -> date:
+    # A (nonsensical, but valid) period of December 9999 has no next month: OverflowError.
+    if (day.year, day.month) == (date.max.year, 12):
+        return date.max
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _refresh_rollups(organization: Organization, by_period: dict, records: pa.Table) -> None:
+    """Rollups of every day the import replaced or wrote."""
+    starts = [period for period, _ in by_period if period]
+    ends = [_next_month(period) for period in starts]
+    if records.num_rows:
+        low, high = pc.min_max(records.column("usage_date")).values()
+        starts.append(low.as_py())
+        ends.append(high.as_py())
+    if starts:
+        rollup.refresh(organization, min(starts), max(ends))

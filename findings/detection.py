@@ -1,0 +1,168 @@
+"""One detection run for one account: idle verdicts, rightsizing and waste, reconciled."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import aws
+from accounts.connection import describe
+from costs import bulk
+from findings import idle, rightsizing, savings, waste
+from findings.models import DetectionSettings, Recommendation
+from findings.recommendations import Finding, ReconcileResult, reconcile
+from fleet import utilization
+from fleet.models import ElasticIP, Instance, UtilizationDay, Volume
+
+logger = logging.getLogger(__name__)
+
+KINDS = [choice.value for choice in Recommendation.Kind]
+# The stored figures, with the instance as its id.
+DAY_FIELDS = ("instance_id", *utilization.STORED_FIELDS[1:])
+
+
+@dataclass
+class DetectionResult:
+    account_id: str
+    verdicts: dict[str, str] = field(default_factory=dict)
+    reconciled: ReconcileResult = field(default_factory=ReconcileResult)
+    notes: list[str] = field(default_factory=list)
+
+
+def idle_findings(account, instance, assessment, today) -> list[Finding]:
+    if assessment.verdict not in (idle.Verdict.IDLE, idle.Verdict.ASG_MEMBER):
+        return []
+    saving, basis, saving_evidence = savings.instance_stop_saving(account, instance, today)
+    evidence = {**assessment.evidence, "saving": saving_evidence}
+    figures = (
+        f"avg CPU {assessment.evidence['avg_cpu']}%, busiest hour "
+        f"{assessment.evidence['max_hourly_cpu_avg']}%, at most "
+        f"{assessment.evidence['max_daily_network_mb']} MB/day of network over "
+        f"{assessment.evidence['days']} days"
+    )
+    if assessment.verdict == idle.Verdict.ASG_MEMBER:
+        group = instance.auto_scaling_group
+        return [
+            Finding(
+                kind=Recommendation.Kind.IDLE_ASG_MEMBER,
+                resource_id=instance.instance_id,
+                region=instance.region,
+                summary=f"{instance} in Auto Scaling group {group} is idle ({figures})",
+                action=(
+                    f"Lower the desired and minimum capacity of Auto Scaling group {group} (or "
+                    "schedule it to scale in); stopping a member only makes the group replace it."
+                ),
+                monthly_saving=saving,
+                saving_basis=basis,
+                evidence=evidence,
+                instance_pk=instance.pk,
+            )
+        ]
+    return [
+        Finding(
+            kind=Recommendation.Kind.IDLE_INSTANCE,
+            resource_id=instance.instance_id,
+            region=instance.region,
+            summary=f"{instance} ({instance.instance_type}) is idle ({figures})",
+            action="Stop the instance (its EBS volumes are kept) or terminate it if unused.",
+            monthly_saving=saving,
+            saving_basis=basis,
+            evidence=evidence,
+            instance_pk=instance.pk,
+        )
+    ]
+
+
+def load_specs(account, instances) -> tuple[dict, str]:
+    types = sorted({i.instance_type for i in instances if i.state == "running"})
+    if not types:
+        return {}, ""
+    try:
+        session = aws.assumed_session(account.role_arn, account.external_id, label="detect")
+        ec2 = aws.client(session, "ec2", account.regions[0] if account.regions else None)
+        return rightsizing.fetch_instance_specs(ec2, types), ""
+    except (ClientError, BotoCoreError) as exc:
+        return {}, f"Rightsizing skipped: DescribeInstanceTypes failed ({describe(exc)})."
+
+
+def collect_utilization(account, days: int | None = None, now=None):
+    """The utilization detection needs: the organisation's lookback (or DAYS), with memory for
+    the rightsizing candidates. Returns fleet.utilization.collect_account()'s (result, errors).
+    """
+    settings = DetectionSettings.for_organization(account.organization)
+    return utilization.collect_account(
+        account,
+        days or settings.lookback_days,
+        memory_wanted=rightsizing.memory_wanted(settings),
+        now=now,
+    )
+
+
+def detect(account, *, now=None, specs: dict | None = None) -> DetectionResult:
+    now = now or timezone.now()
+    today = now.date()
+    settings = DetectionSettings.for_organization(account.organization)
+    result = DetectionResult(account_id=account.account_id)
+    instances = list(Instance.objects.present().filter(account=account))
+    since = today - timedelta(days=settings.lookback_days)
+    utilization = defaultdict(list)
+    # Plain rows, not model instances: a large account has 14 of them per instance. The
+    # lookback is whole days before today (utilization.lookback_window): a row for today,
+    # partial by nature, would count as a fifteenth day.
+    for day in (
+        UtilizationDay.objects.filter(instance__account=account, day__gte=since, day__lt=today)
+        .order_by("instance_id", "day")
+        .values_list(*DAY_FIELDS, named=True)
+    ):
+        utilization[day.instance_id].append(day)
+
+    # One query for every resource's billed cost instead of one per finding.
+    with savings.billed_costs(account, today):
+        findings = _findings(account, instances, utilization, settings, specs, now, result)
+    with transaction.atomic():
+        bulk.update(Instance, instances, ["verdict", "verdict_evidence", "verdict_at"])
+        result.reconciled = reconcile(account, KINDS, findings, now=now)
+    logger.info(
+        "detection for %s: %s opened, %s updated, %s resolved",
+        account.account_id,
+        result.reconciled.opened,
+        result.reconciled.updated,
+        result.reconciled.resolved,
+    )
+    return result
+
+
+def _findings(account, instances, utilization, settings, specs, now, result) -> list[Finding]:
+    """Assess every instance (setting its verdict), then rightsizing and waste findings."""
+    today = now.date()
+    findings: list[Finding] = []
+    for instance in instances:
+        assessment = idle.assess(instance, utilization[instance.pk], settings)
+        instance.verdict = assessment.verdict
+        instance.verdict_evidence = assessment.evidence
+        instance.verdict_at = now
+        result.verdicts[instance.instance_id] = assessment.verdict
+        findings += idle_findings(account, instance, assessment, today)
+
+    if specs is None:
+        specs, note = load_specs(account, instances)
+        if note:
+            result.notes.append(note)
+    findings += rightsizing.find_rightsizing(
+        account, instances, utilization, settings, specs, today
+    )
+    findings += waste.find_waste(
+        account,
+        list(Volume.objects.present().filter(account=account)),
+        list(ElasticIP.objects.present().filter(account=account)),
+        instances,
+        settings,
+        today,
+    )
+    return findings

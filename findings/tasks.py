@@ -1,0 +1,18 @@
+"""django-q2 entry points of the findings: utilization for detection, then detection."""
+
+from accounts.tasks import account, fan_out
+from findings import detection
+
+
+def collect_and_detect(account_pk: int) -> str:
+    cloud_account = account(account_pk)
+    collected, errors = detection.collect_utilization(cloud_account)
+    result = detection.detect(cloud_account)
+    return (
+        f"{cloud_account.account_id}: {collected.api_calls} GetMetricData calls, "
+        f"{len(errors)} errors, {result.reconciled.opened} recommendations opened"
+    )
+
+
+def collect_and_detect_all() -> int:
+    return fan_out("findings.tasks.collect_and_detect", "detection")

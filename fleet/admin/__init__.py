@@ -1,0 +1,3 @@
+"""The fleet's admin pages (registered on import by Django's autodiscovery)."""
+
+from fleet.admin import inventory  # noqa: F401
