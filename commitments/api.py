@@ -162,9 +162,10 @@ class CommitmentViewSet(viewsets.ReadOnlyModelViewSet):
                 OpenApiTypes.OBJECT, description="Fewer than 7 days of cost data."
             ),
         },
-        description="The Savings Plan to buy: the purchase engine run on the accounts' daily "
-        "on-demand eligible spend (spread flat over each day's hours; see "
-        "'basis'), every plan evaluated with its arithmetic; 'aws': AWS's own "
+        description="The Savings Plan to buy: the purchase engine run on the accounts' hourly "
+        "uncovered on-demand eligible spend from FOCUS imports, or, without 7 days of them, "
+        "their daily eligible spend spread flat over each day's hours (see 'basis'); every "
+        "plan evaluated with its arithmetic; 'aws': AWS's own "
         "recommendation for the same accounts (Cost Explorer's, as last synced) to compare.",
     )
     @action(detail=False, url_path="what-to-buy", filterset_class=None, pagination_class=None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db.models import Sum
@@ -17,27 +17,28 @@ from django.utils import timezone
 
 from commitments import purchase
 from commitments.models import BASE_CURRENCY, AwsPurchaseRecommendation, Commitment, CommitmentDay
-from costs.models import CostRecord
+from costs.models import SAVINGS_PLAN_SERVICES, CommitmentUsageHour, CostRecord
 
-# Cost Explorer's and FOCUS's names of the services a Compute Savings Plan covers (EC2 compute,
-# Fargate, which is billed under ECS, and Lambda).
-ELIGIBLE_SERVICES = (
-    "Amazon Elastic Compute Cloud - Compute",
-    "Amazon Elastic Compute Cloud",
-    "Amazon Elastic Container Service",
-    "AWS Lambda",
-)
+ELIGIBLE_SERVICES = SAVINGS_PLAN_SERVICES
 # FOCUS charge categories that are not usage paid at on-demand rates.
 NOT_USAGE = ("Purchase", "Tax", "Credit", "Adjustment")
 MIN_DAYS = purchase.MIN_HOURS // 24
 MAX_DAYS = 90
-BASIS = (
-    "Daily on-demand spend on Compute Savings Plan eligible services ({services}) from the "
-    "cost store, {days} days with cost data between {start} and {end}. The store has daily "
-    "figures only: each day is spread evenly over its 24 hours. A flat day hides its peaks and "
-    "troughs, which would make a commitment look better used than it will be, so the engine's "
-    "{floor:.0%} utilization floor applies to every plan; treat the figures as an upper bound "
-    "and prefer the risk view's lower usage."
+FLAT_BASIS = (
+    "Daily spend on Compute Savings Plan eligible services ({services}) from the cost store, "
+    "{days} days with cost data between {start} and {end}: no hourly figures were imported for "
+    "them (hourly FOCUS exports give them), so each day is spread evenly over its 24 hours. A "
+    "flat day hides its peaks and troughs, which would make a commitment look better used than "
+    "it will be, and the daily spend includes what existing commitments already cover: treat "
+    "the figures as an upper bound and prefer the risk view's lower usage. The engine's "
+    "{floor:.0%} utilization floor applies to every plan."
+)
+HOURLY_BASIS = (
+    "Hourly on-demand spend on Compute Savings Plan eligible services ({services}) that no "
+    "commitment covered, from the FOCUS imports: {days} days between {start} and {end}, "
+    "{hours} hours, an hour without such spend counted as 0. Spend existing commitments "
+    "already cover is left out: the plan is what to buy on top of them. The engine's "
+    "{floor:.0%} utilization floor applies to every plan."
 )
 
 
@@ -176,31 +177,69 @@ def eligible_daily(accounts, start: date, end: date) -> dict[date, Decimal]:
     return spend
 
 
+def eligible_hourly(accounts, start: date, end: date) -> dict[date, list[float]]:
+    """Per day of [start, end] whose FOCUS usage of ACCOUNTS is hourly: its 24 hours of
+    uncovered on-demand eligible spend (USD). A day whose usage sits in a single hour came
+    from a daily export and is left out (it says nothing about the hours)."""
+    rows = CommitmentUsageHour.objects.filter(
+        account__in=accounts,
+        currency=BASE_CURRENCY,
+        hour__gte=datetime.combine(start, time.min, tzinfo=UTC),
+        hour__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
+    )
+    hours_seen = defaultdict(set)
+    spend = defaultdict(lambda: [0.0] * 24)
+    for hour, bucket, total in (
+        rows.values("hour", "bucket")
+        .annotate(total=Sum("effective_cost"))
+        .order_by()
+        .values_list("hour", "bucket", "total")
+    ):
+        hour = hour.astimezone(UTC)
+        hours_seen[hour.date()].add(hour.hour)
+        if bucket == CommitmentUsageHour.Bucket.ON_DEMAND:
+            spend[hour.date()][hour.hour] += max(float(total), 0.0)
+    return {day: spend[day] for day, seen in hours_seen.items() if len(seen) > 1}
+
+
 def what_to_buy(accounts, days: int, today: date | None = None) -> Purchase:
     """The engine's recommendation on the last DAYS complete days of ACCOUNTS' eligible spend
-    (summed: a Savings Plan bought in the payer account applies across its linked accounts).
-    Raises NotEnoughData when fewer than MIN_DAYS of them have cost data."""
+    (summed: a Savings Plan bought in the payer account applies across its linked accounts):
+    hourly from the FOCUS imports when they cover MIN_DAYS of them, else each day's cost data
+    spread flat. Raises NotEnoughData when neither has MIN_DAYS days."""
     accounts = list(accounts)
     end = (today or timezone.localdate()) - timedelta(days=1)  # today is not complete yet
     start = end - timedelta(days=days - 1)
-    spend = eligible_daily(accounts, start, end) if accounts else {}
-    if len(spend) < MIN_DAYS:
-        names = ", ".join(a.account_id for a in accounts) or "no connected account"
-        raise NotEnoughData(
-            f"What to buy needs at least {MIN_DAYS} days of cost data; {names} "
-            f"{'has' if len(accounts) < 2 else 'have'} {len(spend)} between {start} and {end}. "
-            "Sync costs first."
+    hourly_days = eligible_hourly(accounts, start, end) if accounts else {}
+    floor = purchase.MIN_UTILIZATION
+    services = ", ".join(ELIGIBLE_SERVICES)
+    if len(hourly_days) >= MIN_DAYS:
+        hourly = [value for day in sorted(hourly_days) for value in hourly_days[day]]
+        days_with_data = len(hourly_days)
+        basis = HOURLY_BASIS.format(
+            services=services,
+            days=days_with_data,
+            hours=len(hourly),
+            start=start,
+            end=end,
+            floor=floor,
         )
-    hourly = [float(spend[day]) / 24 for day in sorted(spend) for _ in range(24)]
-    basis = BASIS.format(
-        services=", ".join(ELIGIBLE_SERVICES),
-        days=len(spend),
-        start=start,
-        end=end,
-        floor=purchase.MIN_UTILIZATION,
-    )
-    recommendation = purchase.recommend(hourly, min_utilization=purchase.MIN_UTILIZATION)
-    return Purchase(accounts, start, end, len(spend), basis, recommendation)
+    else:
+        spend = eligible_daily(accounts, start, end) if accounts else {}
+        if len(spend) < MIN_DAYS:
+            names = ", ".join(a.account_id for a in accounts) or "no connected account"
+            raise NotEnoughData(
+                f"What to buy needs at least {MIN_DAYS} days of cost data; {names} "
+                f"{'has' if len(accounts) < 2 else 'have'} {len(spend)} between {start} and "
+                f"{end}. Sync costs first."
+            )
+        hourly = [float(spend[day]) / 24 for day in sorted(spend) for _ in range(24)]
+        days_with_data = len(spend)
+        basis = FLAT_BASIS.format(
+            services=services, days=days_with_data, start=start, end=end, floor=floor
+        )
+    recommendation = purchase.recommend(hourly, min_utilization=floor)
+    return Purchase(accounts, start, end, days_with_data, basis, recommendation)
 
 
 def plan_rows(recommendation: purchase.Recommendation) -> list[dict]:

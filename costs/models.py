@@ -330,3 +330,76 @@ class TagSpend(models.Model):
 
     def __str__(self):
         return f"{self.usage_date} {self.service} {self.tag_key}={self.tag_value}: {self.amount}"
+
+
+# Cost Explorer's and FOCUS's names of the services a Compute Savings Plan covers (EC2 compute,
+# Fargate, which is billed under ECS, and Lambda).
+SAVINGS_PLAN_SERVICES = (
+    "Amazon Elastic Compute Cloud - Compute",
+    "Amazon Elastic Compute Cloud",
+    "Amazon Elastic Container Service",
+    "AWS Lambda",
+)
+
+
+class CommitmentUsageHour(models.Model):
+    """One hour of a sub-account's commitment-relevant usage, from a FOCUS import: the
+    on-demand spend Savings Plans could cover, and the usage commitments covered or left unused.
+
+    Kept hourly because a commitment is bought per hour: a day's total hides the troughs a
+    commitment would sit unused in. Replaced with the cost records of the same billing period
+    and sub-account by every import of the period.
+    """
+
+    tenant_path = "organization"
+
+    class Bucket(models.TextChoices):
+        ON_DEMAND = "on_demand", "On-demand, Savings Plan eligible"
+        SAVINGS_PLAN_USED = "sp_used", "Covered by a Savings Plan"
+        SAVINGS_PLAN_UNUSED = "sp_unused", "Savings Plan commitment unused"
+        RESERVATION_USED = "ri_used", "Covered by a reservation"
+        RESERVATION_UNUSED = "ri_unused", "Reservation unused"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(
+        CloudAccount, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    sub_account_id = models.CharField(max_length=255)
+    hour = models.DateTimeField(help_text="Start of the UTC hour (ChargePeriodStart).")
+    bucket = models.CharField(max_length=10, choices=Bucket.choices)
+    list_cost = models.DecimalField(
+        max_digits=24,
+        decimal_places=10,
+        null=True,
+        blank=True,
+        help_text="At on-demand (list) prices; empty when the file had no usable ListCost.",
+    )
+    effective_cost = models.DecimalField(max_digits=24, decimal_places=10)
+    currency = models.CharField(max_length=3, default="USD")
+    billing_import = models.ForeignKey(
+        BillingImport, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    billing_period = models.DateField()
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "organization",
+                    "billing_period",
+                    "sub_account_id",
+                    "hour",
+                    "bucket",
+                    "currency",
+                ],
+                name="unique_commitment_usage_hour",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account", "hour"], name="commitment_usage_account_hour"),
+        ]
+
+    def __str__(self):
+        return f"{self.sub_account_id} {self.hour:%Y-%m-%d %H:00} {self.bucket}"

@@ -76,6 +76,12 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
 def say(message: str) -> None:
     # After SIGHUP the terminal may be gone; stopping the children matters more than the line.
     with contextlib.suppress(OSError):
@@ -256,13 +262,31 @@ def main() -> int:
     Path(env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
     try:
         say(f"Starting the local AWS emulator on {env['AWS_ENDPOINT_URL']} ...")
+        # moto on a private port, behind the demo's front (demo/aws_front.py), which answers
+        # the commitment APIs moto does not serve from recorded answers.
+        emulator_port = free_port()
         moto = children.start(
             "moto_server",
-            [str(VENV_BIN / "moto_server"), "-H", HOST, "-p", str(MOTO_PORT)],
+            [str(VENV_BIN / "moto_server"), "-H", HOST, "-p", str(emulator_port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        children.wait_for_http(f"{env['AWS_ENDPOINT_URL']}/moto-api/data.json", moto)
+        children.wait_for_http(f"http://{HOST}:{emulator_port}/moto-api/data.json", moto)
+        front = children.start(
+            "demo AWS front",
+            [
+                sys.executable,
+                "-m",
+                "demo.aws_front",
+                "--upstream",
+                f"http://{HOST}:{emulator_port}",
+                "--port",
+                str(MOTO_PORT),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        children.wait_for_http(f"{env['AWS_ENDPOINT_URL']}/moto-api/data.json", front)
 
         children.manage("migrate", "--noinput", "-v", "0")
         children.manage("seed_demo")

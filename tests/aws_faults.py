@@ -19,20 +19,16 @@ is never passed on to the emulator (it could otherwise consume a queued answer a
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
-import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "content-encoding"}
-# The SigV4 credential scope names the service: Credential=AKID/20260101/us-east-1/ec2/...
-CREDENTIAL_SCOPE = re.compile(r"Credential=([^/]+)/\d{8}/[^/]+/([^/]+)/aws4_request")
+from demo.aws_front import forward, parse_call
+
 # A hung call is released after this long, or when the proxy stops, whichever is first.
 MAX_HANG_SECONDS = 120
 
@@ -111,58 +107,38 @@ class FaultProxy:
 
     def _app(self, environ, start_response):
         request = Request(environ)
-        scope = CREDENTIAL_SCOPE.search(request.headers.get("Authorization", ""))
-        access_key, service = (scope[1], scope[2]) if scope else ("", "")
-        target = request.headers.get("X-Amz-Target", "")
-        params = {}
-        rest = False
-        if target:
-            operation = target.rsplit(".", 1)[-1]
-        else:
-            params = dict(parse_qsl(request.get_data(as_text=True)))
-            operation = params.get("Action", "")
-            if not operation:  # REST-JSON: the operation is the path
-                rest, operation = True, request.path.rstrip("/").rsplit("/", 1)[-1]
+        call = parse_call(request)
+        service, operation = call.service, call.operation
         self.calls[operation] += 1
-        self.requests.append(SeenRequest(service, operation, params, access_key))
+        self.requests.append(SeenRequest(service, operation, call.params, call.access_key))
         scripted = self.scripts[operation].popleft() if self.scripts[operation] else None
         if isinstance(scripted, Hang):
             self._released.wait(scripted.seconds)
             # The client gave up long ago; whatever is written here goes nowhere.
             scripted = (504, {"__type": "GatewayTimeout", "message": "hung by the fault proxy"})
-        if scripted is not None:
-            status, body = scripted
-            if isinstance(body, str):
-                response = Response(body, status=status, content_type="text/xml")
-            elif rest and status != 200:
-                response = Response(
-                    json.dumps({"message": body["message"]}),
-                    status=status,
-                    content_type="application/json",
-                    headers={"x-amzn-ErrorType": body["__type"]},
-                )
-            elif target or status == 200:
-                response = Response(
-                    json.dumps(body), status=status, content_type="application/x-amz-json-1.1"
-                )
-            else:
-                response = Response(
-                    query_error(service, body["__type"], body["message"]),
-                    status=status,
-                    content_type="text/xml",
-                )
-            return response(environ, start_response)
-        upstream = requests.request(
-            request.method,
-            self.upstream + request.full_path.rstrip("?"),
-            headers={k: v for k, v in request.headers if k.lower() != "host"},
-            data=request.get_data(),
-            timeout=60,
-        )
-        headers = [(k, v) for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP]
-        return Response(upstream.content, status=upstream.status_code, headers=headers)(
-            environ, start_response
-        )
+        if scripted is None:
+            return forward(request, self.upstream)(environ, start_response)
+        status, body = scripted
+        if isinstance(body, str):
+            response = Response(body, status=status, content_type="text/xml")
+        elif call.rest and status != 200:
+            response = Response(
+                json.dumps({"message": body["message"]}),
+                status=status,
+                content_type="application/json",
+                headers={"x-amzn-ErrorType": body["__type"]},
+            )
+        elif call.json_protocol or status == 200:
+            response = Response(
+                json.dumps(body), status=status, content_type="application/x-amz-json-1.1"
+            )
+        else:
+            response = Response(
+                query_error(service, body["__type"], body["message"]),
+                status=status,
+                content_type="text/xml",
+            )
+        return response(environ, start_response)
 
 
 def query_error(service: str, code: str, message: str) -> str:

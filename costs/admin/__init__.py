@@ -26,7 +26,7 @@ from config.admin_display import (
 from config.paginators import EstimatedCountPaginator
 from costs.admin import tags  # noqa: F401  (tag keys and tag spend)
 from costs.admin.filters import RegionFilter, ServiceFilter
-from costs.models import BillingImport, CostRecord, SyncRun
+from costs.models import BillingImport, CommitmentUsageHour, CostRecord, SyncRun
 
 # --- Cost store --------------------------------------------------------------------------------
 
@@ -194,3 +194,42 @@ class BillingImportAdmin(ReadOnlyAdmin):
     @admin.display(description="first rejected rows")
     def rejects_shown(self, obj):
         return evidence_table(obj.rejects)
+
+
+@admin.register(CommitmentUsageHour)
+class CommitmentUsageHourAdmin(ReadOnlyAdmin):
+    """The hourly commitment usage FOCUS imports bring: what commitments/focus.py turns into
+    daily coverage and utilization, and what the what-to-buy engine reads hour by hour."""
+
+    list_display = [
+        "hour",
+        "sub_account",
+        "bucket",
+        "list_money",
+        "effective_money",
+        "billing_import",
+    ]
+    list_filter = ["bucket", AccountFilter, OrganizationFilter]
+    list_select_related = ["account", "billing_import"]
+    date_hierarchy = "hour"
+    search_fields = ["=sub_account_id"]
+    search_help_text = "A sub-account ID."
+    ordering = ["-hour", "sub_account_id", "bucket"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    readonly_fields = ["list_money", "effective_money"]
+    exclude = ["list_cost", "effective_cost"]
+
+    @admin.display(description="account", ordering="sub_account_id")
+    def sub_account(self, obj):
+        if obj.account_id is None:
+            return obj.sub_account_id
+        return account_link(obj.account)
+
+    @admin.display(description="list cost", ordering="list_cost")
+    def list_money(self, obj):
+        return money(obj.list_cost, obj.currency) if obj.list_cost is not None else EMPTY
+
+    @admin.display(description="effective cost", ordering="effective_cost")
+    def effective_money(self, obj):
+        return money(obj.effective_cost, obj.currency)

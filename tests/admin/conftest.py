@@ -1,6 +1,6 @@
 """Fixtures for the admin pages: staff personas and a fleet that grows by N rows per model."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import count, product
 
@@ -25,7 +25,15 @@ from commitments.models import (
     CommitmentDay,
     CommitmentSync,
 )
-from costs.models import BillingImport, CostRecord, CostRollup, SyncRun, TagKey, TagSpend
+from costs.models import (
+    BillingImport,
+    CommitmentUsageHour,
+    CostRecord,
+    CostRollup,
+    SyncRun,
+    TagKey,
+    TagSpend,
+)
 from findings.models import DetectionSettings, Recommendation
 from fleet.models import ElasticIP, Instance, UtilizationDay, Volume
 
@@ -367,6 +375,16 @@ def _allocation(organization, account, i, django_user_model):
     member = django_user_model.objects.get(username=f"member-{i}")
     FollowedValue.objects.create(user=member, dimension=dimension, value="payments")
     TagKey.objects.create(organization=organization, key=f"team-{i}")
+    CommitmentUsageHour.objects.create(
+        organization=organization,
+        account=account,
+        sub_account_id=account.account_id,
+        hour=datetime(2026, 10, 1 + i % 28, i % 24, tzinfo=UTC),
+        bucket=CommitmentUsageHour.Bucket.SAVINGS_PLAN_USED,
+        list_cost=Decimal("2.5"),
+        effective_cost=Decimal("1.75"),
+        billing_period=date(2026, 10, 1),
+    )
     TagSpend.objects.create(
         organization=organization,
         account=account,

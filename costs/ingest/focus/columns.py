@@ -15,7 +15,15 @@ REQUIRED_COLUMNS = (
 )
 # Conditional in FOCUS 1.0: a file without them is still usable.
 OPTIONAL_COLUMNS = ("SubAccountName", "RegionId", "ResourceId", "Tags")
-COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+# Read for the hourly commitment usage (commitment_usage.py); a file without them imports the
+# same costs and simply has no commitment figures.
+COMMITMENT_COLUMNS = (
+    "ListCost",
+    "PricingCategory",
+    "CommitmentDiscountCategory",
+    "CommitmentDiscountStatus",
+)
+COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS + COMMITMENT_COLUMNS
 
 # Store fields and their FOCUS columns; the group key is CostRecord's natural key.
 KEY_COLUMNS = {

@@ -14,6 +14,7 @@ from accounts.models import CloudAccount, Organization
 from costs.models import BillingImport
 
 from .aggregate import DailyTotals, TagNumbers, cost_records
+from .commitment_usage import HourlyUsage
 from .errors import ImportFailed, storable
 from .source import Source, as_strings, open_source
 from .store import replace_records
@@ -33,16 +34,18 @@ def _connected_accounts(organization: Organization) -> dict[str, int]:
 
 def _read(
     source: Source, tally: Tally, tags: TagNumbers, account_id: str | None, progress
-) -> DailyTotals:
-    totals = DailyTotals()
+) -> tuple[DailyTotals, HourlyUsage]:
+    totals, usage = DailyTotals(), HourlyUsage()
     for chunk in source.chunks():
         first_row = tally.rows_read + 1
         tally.rows_read += chunk.num_rows
-        totals.add(clean_chunk(as_strings(chunk), first_row, tally, account_id, tags))
+        rows = clean_chunk(as_strings(chunk), first_row, tally, account_id, tags)
+        totals.add(rows)
+        usage.add(rows)
         if progress is not None:
             progress(source.position(), source.total, source.unit)
     count_invalid_rows(source.invalid_rows, tally)
-    return totals
+    return totals, usage
 
 
 def import_billing(
@@ -78,16 +81,18 @@ def _run(billing_import: BillingImport, tally: Tally, account_id, progress) -> N
     with open_source(billing_import.uri) as source:
         billing_import.file_format = source.file_format
         check_columns(source.columns)
-        totals = _read(source, tally, tags, account_id, progress)
+        totals, usage = _read(source, tally, tags, account_id, progress)
     groups = totals.groups()
     organization = billing_import.organization
+    accounts = _connected_accounts(organization)
     if groups is None:
         records = pa.table({})
     else:
-        records = cost_records(groups, billing_import, _connected_accounts(organization), tags)
+        records = cost_records(groups, billing_import, accounts, tags)
+    usage_hours = usage.rows(billing_import, accounts)
     try:
         with transaction.atomic():
-            replaced = replace_records(organization, totals.scopes, records, tags)
+            replaced = replace_records(organization, totals.scopes, records, tags, usage_hours)
             _record_outcome(billing_import, tally, totals, records.num_rows, replaced)
     except DatabaseError as exc:
         raise ImportFailed(_database_message(exc)) from exc

@@ -18,15 +18,15 @@ from django.db.models import Q
 
 from accounts.models import Organization
 from costs import rollup
-from costs.models import CostRecord, CostSource
+from costs.models import CommitmentUsageHour, CostRecord, CostSource
 
 from .aggregate import TagNumbers
 from .source import CHUNK_ROWS
 
 
-def _copy_records(records: pa.Table) -> None:
-    """PostgreSQL: stream the records through COPY, formatted as CSV by pyarrow."""
-    meta = CostRecord._meta
+def _copy_rows(model, records: pa.Table) -> None:
+    """PostgreSQL: stream the rows through COPY, formatted as CSV by pyarrow."""
+    meta = model._meta
     quote = connection.ops.quote_name
     columns = ", ".join(quote(meta.get_field(name).column) for name in records.column_names)
     statement = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN (FORMAT csv)"
@@ -44,6 +44,16 @@ def _copy_records(records: pa.Table) -> None:
             copy.write(buffer.getbuffer())
 
 
+def _create_usage_hours(rows: pa.Table) -> None:
+    foreign_keys = ("organization", "account", "billing_import")
+    for batch in rows.to_batches(max_chunksize=5_000):
+        objects = []
+        for row in batch.to_pylist():
+            row.update({f"{name}_id": row.pop(name) for name in foreign_keys})
+            objects.append(CommitmentUsageHour(**row))
+        CommitmentUsageHour.objects.bulk_create(objects)
+
+
 def _create_records(records: pa.Table, tags: TagNumbers) -> None:
     """Any other database: bulk_create in batches."""
     objects_by_text = dict(zip(tags.texts, tags.objects, strict=True))
@@ -57,8 +67,15 @@ def _create_records(records: pa.Table, tags: TagNumbers) -> None:
         CostRecord.objects.bulk_create(objects)
 
 
-def replace_records(organization: Organization, scopes, records: pa.Table, tags: TagNumbers) -> int:
-    """Delete the stored records of SCOPES and write RECORDS; returns the records deleted.
+def replace_records(
+    organization: Organization,
+    scopes,
+    records: pa.Table,
+    tags: TagNumbers,
+    usage_hours: pa.Table | None = None,
+) -> int:
+    """Delete the stored records (and commitment usage hours) of SCOPES and write RECORDS and
+    USAGE_HOURS; returns the records deleted.
 
     Run inside the caller's transaction.
     """
@@ -78,11 +95,25 @@ def replace_records(organization: Organization, scopes, records: pa.Table, tags:
         )
         stored = CostRecord.objects.filter(organization=organization, source=CostSource.FOCUS)
         replaced = stored.filter(scope).delete()[0]
+        aws_scopes = [
+            Q(billing_period=period, sub_account_id__in=sub_accounts)
+            for (period, provider), sub_accounts in by_period.items()
+            if provider == "AWS"  # the only provider with commitment usage hours
+        ]
+        if aws_scopes:
+            CommitmentUsageHour.objects.filter(organization=organization).filter(
+                functools.reduce(operator.or_, aws_scopes)
+            ).delete()
     if records.num_rows:
         if connection.vendor == "postgresql":
-            _copy_records(records)
+            _copy_rows(CostRecord, records)
         else:
             _create_records(records, tags)
+    if usage_hours is not None and usage_hours.num_rows:
+        if connection.vendor == "postgresql":
+            _copy_rows(CommitmentUsageHour, usage_hours)
+        else:
+            _create_usage_hours(usage_hours)
     _refresh_rollups(organization, by_period, records)
     return replaced
 

@@ -32,7 +32,15 @@ from commitments.models import (
     CommitmentDay,
     CommitmentSync,
 )
-from costs.models import BillingImport, CostRecord, CostRollup, SyncRun, TagKey, TagSpend
+from costs.models import (
+    BillingImport,
+    CommitmentUsageHour,
+    CostRecord,
+    CostRollup,
+    SyncRun,
+    TagKey,
+    TagSpend,
+)
 from findings.models import DetectionSettings, Recommendation
 from fleet.models import ElasticIP, Instance, UtilizationDay, Volume
 
@@ -365,6 +373,17 @@ def _seed_allocation(org, operator, account, today, pk, *, tag, cost):
     """The tag data in the store and a dimension with a row of every allocation model."""
     key = f"{tag}:team"  # a ":" as AWS writes user-defined keys
     TagKey.objects.create(pk=next(pk), organization=org, key=key)
+    CommitmentUsageHour.objects.create(
+        pk=next(pk),
+        organization=org,
+        account=account,
+        sub_account_id=account.account_id,
+        hour=timezone.now().replace(minute=0, second=0, microsecond=0),
+        bucket=CommitmentUsageHour.Bucket.ON_DEMAND,
+        list_cost=cost,
+        effective_cost=cost,
+        billing_period=today.replace(day=1),
+    )
     TagSpend.objects.create(
         pk=next(pk),
         organization=org,
