@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from alerts.delivery import Alert, already_raised, raise_alert, raising
 from alerts.models import AlertEvent, AlertKind
+from commitments import report
 from commitments.models import BASE_CURRENCY, Commitment, CommitmentDay
 
 # How far back the daily figures are read. A streak reaching past it has been going on for
@@ -75,18 +76,20 @@ def expiring_alerts(organization, today: date) -> list[Alert]:
         subject = f"expiring:{commitment.account.account_id}:{commitment.commitment_id}:{threshold}"
         if already_raised(organization, AlertKind.COMMITMENT_EXPIRING, subject):
             continue
-        alerts.append(_expiring(organization, commitment, left, threshold, subject))
+        alerts.append(_expiring(organization, commitment, left, threshold, subject, today))
     return alerts
 
 
-def _expiring(organization, commitment: Commitment, left: int, threshold: int, subject) -> Alert:
+def _expiring(
+    organization, commitment: Commitment, left: int, threshold: int, subject, today: date
+) -> Alert:
     c = commitment
     what = f"{c.get_kind_display()} {c.commitment_id}"
     ends = f"{c.end:%d %b %Y}"
     lines = [
         f"{what} in {c.account.name} ({c.account.account_id}) ends on {ends}, in {left} "
         f"day{'s' if left != 1 else ''}.",
-        *_renewal(c),
+        *_renewal(c, today),
     ]
     return Alert(
         organization,
@@ -115,21 +118,18 @@ def _expiring(organization, commitment: Commitment, left: int, threshold: int, s
     )
 
 
-def _renewal(c: Commitment) -> list[str]:
-    """What renewing means. A sized recommendation (commitments.purchase) needs the hourly
-    eligible spend of the last weeks, which the stored daily figures do not hold: say so rather
-    than size it on the wrong data."""
+def _renewal(c: Commitment, today: date) -> list[str]:
+    """What renewing means, with the renewal sized by the purchase engine where the account's
+    figures allow it (commitments.report.renewal says when they do not)."""
     term = f"{c.term_years}-year {c.get_payment_option_display()}"
     if c.kind == Commitment.Kind.SAVINGS_PLAN:
         plan = f"{c.plan_type} " if c.plan_type else ""
         family = f" ({c.instance_family})" if c.instance_family else ""
-        return [
+        lines = [
             f"It is a {term} {plan}Savings Plan{family} committing "
-            f"{_money(c.hourly_commitment, c.currency)} an hour.",
-            "Renew at the same hourly commitment or review the recommendation in the admin.",
-            "No renewal size is computed here: sizing one needs the hourly eligible spend, which "
-            "the daily coverage and utilization figures do not contain.",
+            f"{_money(c.hourly_commitment, c.currency)} an hour."
         ]
+        return lines + _sized_renewal(c, today)
     count = f"{c.instance_count} x " if c.instance_count else ""
     where = c.region or "its region"
     return [
@@ -145,6 +145,30 @@ def _money(amount, currency: str) -> str:
         return "—"
     value = Decimal(amount).quantize(Decimal("0.001"))
     return f"${value:,}" if currency == BASE_CURRENCY else f"{value:,} {currency}"
+
+
+def _sized_renewal(c: Commitment, today: date) -> list[str]:
+    sized = report.renewal(c, today)
+    if sized is None:
+        return [
+            "Renew at the same hourly commitment or review the recommendation in the admin: no "
+            "renewal size could be computed (another Savings Plan shares the account's coverage, "
+            "or fewer than a week of coverage figures)."
+        ]
+    basis = "hourly FOCUS figures" if sized.hourly else "daily coverage figures spread flat"
+    best = sized.recommendation.best
+    if best is None:
+        return [
+            f"Sized on {sized.days_with_data} days of {basis}: buying nothing is best "
+            f"({sized.recommendation.reason}).",
+        ]
+    return [
+        f"Sized on {sized.days_with_data} days of {basis}, with what this plan covers counted "
+        f"as on demand: renew as a {best.plan.label} of ${best.hourly_commitment:,.3f} an hour, "
+        f"${best.monthly_net_savings:,.2f} a month net savings at "
+        f"{best.utilization:.1%} expected utilization "
+        f"(break-even in month {best.break_even_month or 1}).",
+    ]
 
 
 # --- Daily figures: underused, coverage dropping ------------------------------------------------

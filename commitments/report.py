@@ -323,3 +323,74 @@ def aws_rows(recommendations) -> list[dict]:
             }
         )
     return rows
+
+
+# --- Renewal sizing -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Renewal:
+    days_with_data: int
+    hourly: bool  # sized on hourly FOCUS figures, not flat days
+    recommendation: purchase.Recommendation
+
+
+def _renewal_series(account, start: date, end: date) -> tuple[list[float], int, bool]:
+    """The account's eligible spend as it will be once its Savings Plans end: uncovered
+    on-demand plus what the plans cover now, at on-demand rates. Hourly from the FOCUS usage
+    where it is hourly, else each day's coverage figures spread flat."""
+    rows = CommitmentUsageHour.objects.filter(
+        account=account,
+        currency=BASE_CURRENCY,
+        bucket__in=(
+            CommitmentUsageHour.Bucket.ON_DEMAND,
+            CommitmentUsageHour.Bucket.SAVINGS_PLAN_USED,
+        ),
+        list_cost__isnull=False,
+        hour__gte=datetime.combine(start, time.min, tzinfo=UTC),
+        hour__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
+    )
+    hours = defaultdict(lambda: [0.0] * 24)
+    seen = defaultdict(set)
+    for hour, total in (
+        rows.values("hour").annotate(total=Sum("list_cost")).order_by().values_list("hour", "total")
+    ):
+        hour = hour.astimezone(UTC)
+        seen[hour.date()].add(hour.hour)
+        hours[hour.date()][hour.hour] += max(float(total), 0.0)
+    hourly_days = sorted(day for day, hrs in seen.items() if len(hrs) > 1)
+    if len(hourly_days) >= MIN_DAYS:
+        return [v for day in hourly_days for v in hours[day]], len(hourly_days), True
+    by_day = {}
+    for figures in daily(
+        CommitmentDay.objects.filter(account=account),
+        start,
+        end,
+        kind=CommitmentDay.Kind.SAVINGS_PLAN,
+    ):
+        if figures.covered_spend is not None and figures.on_demand_spend is not None:
+            by_day[figures.day] = float(figures.covered_spend + figures.on_demand_spend)
+    series = [by_day[day] / 24 for day in sorted(by_day) for _ in range(24)]
+    return series, len(by_day), False
+
+
+def renewal(commitment: Commitment, today: date | None = None) -> Renewal | None:
+    """The Savings Plan to renew COMMITMENT with, sized on the last 30 days of its account's
+    eligible spend as it will be without it; None for reservations, for an account with other
+    active Savings Plans (which of the covered spend is this plan's cannot be told), or on fewer
+    than MIN_DAYS days of figures."""
+    if commitment.kind != Commitment.Kind.SAVINGS_PLAN or commitment.foreign_currency:
+        return None
+    today = today or timezone.localdate()
+    others = Commitment.objects.filter(
+        account=commitment.account, kind=Commitment.Kind.SAVINGS_PLAN, end__date__gt=today
+    ).exclude(pk=commitment.pk)
+    if others.exists():
+        return None
+    end = today - timedelta(days=1)
+    start = end - timedelta(days=29)
+    series, days, hourly = _renewal_series(commitment.account, start, end)
+    if days < MIN_DAYS:
+        return None
+    found = purchase.recommend(series, min_utilization=purchase.MIN_UTILIZATION)
+    return Renewal(days, hourly, found)

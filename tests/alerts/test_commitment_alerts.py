@@ -16,6 +16,7 @@ from alerts import tasks
 from alerts.commitments import check_commitments, commitment_alerts
 from alerts.delivery import Alert, _record, deliver_pending
 from alerts.models import AlertEvent, AlertKind, Cooldown
+from commitments import report
 from commitments.models import Commitment, CommitmentDay
 
 pytestmark = pytest.mark.django_db
@@ -105,9 +106,49 @@ class TestExpiring:
         assert "Renew at the same hourly commitment or review the recommendation in the admin" in (
             text
         )
-        assert "No renewal size is computed here" in text
+        assert "no renewal size could be computed" in text  # no coverage figures at all
         assert alert.evidence["days_left"] == 30
         assert alert.evidence["hourly_commitment"] == "$2.500"
+
+    def test_the_renewal_is_sized_on_the_coverage_figures(self, acme, acme_account):
+        plan(acme_account, ends_in=30, plan_type="Compute")
+        # Three weeks of $40 covered and $20 on demand a day: $2.50 an hour once the plan ends.
+        for n in range(21):
+            CommitmentDay.objects.create(
+                account=acme_account,
+                day=TODAY - timedelta(days=n + 1),
+                kind=CommitmentDay.Kind.SAVINGS_PLAN,
+                source=EXPLORER,
+                covered_spend=Decimal(40),
+                on_demand_spend=Decimal(20),
+            )
+
+        (alert,) = commitment_alerts(acme, TODAY)
+
+        text = " ".join(alert.lines)
+        assert "Sized on 21 days of daily coverage figures spread flat" in text
+        # A flat $2.50 an hour is covered whole, at the chosen plan's discount.
+        best = report.renewal(Commitment.objects.get(commitment_id="sp-1"), TODAY).recommendation
+        assert f"renew as a {best.best.plan.label} of ${best.best.hourly_commitment:,.3f}" in text
+        assert best.best.hourly_commitment == pytest.approx(2.5 * (1 - best.best.plan.discount))
+        assert "100.0% expected utilization" in text
+
+    def test_no_renewal_size_beside_another_savings_plan(self, acme, acme_account):
+        plan(acme_account, ends_in=30)
+        plan(acme_account, "sp-2", ends_in=400)
+        for n in range(21):
+            CommitmentDay.objects.create(
+                account=acme_account,
+                day=TODAY - timedelta(days=n + 1),
+                kind=CommitmentDay.Kind.SAVINGS_PLAN,
+                source=EXPLORER,
+                covered_spend=Decimal(40),
+                on_demand_spend=Decimal(20),
+            )
+
+        (alert,) = commitment_alerts(acme, TODAY)
+
+        assert "another Savings Plan shares the account's coverage" in " ".join(alert.lines)
 
     def test_a_reservation_names_what_to_renew(self, acme, acme_account):
         plan(

@@ -438,3 +438,36 @@ def test_a_daily_export_falls_back_to_flat_days(acme, acme_account, tmp_path):
     assert report.eligible_hourly([acme_account], WINDOW[0], WINDOW[-1]) == {}
     found = report.what_to_buy([acme_account], days=30, today=TODAY)
     assert "spread evenly over its 24 hours" in found.basis
+
+
+def test_a_renewal_is_sized_on_the_hourly_figures_with_the_plans_usage_as_on_demand(
+    acme, acme_account, tmp_path
+):
+    from datetime import UTC, datetime, timedelta
+
+    from commitments.models import Commitment
+
+    days = WINDOW[-8:]
+    import_billing(write_focus(tmp_path / "focus.csv", usage_rows(days=days)), acme)
+    end = datetime.combine(TODAY + timedelta(days=20), datetime.min.time(), tzinfo=UTC)
+    plan = Commitment.objects.create(
+        account=acme_account,
+        commitment_id="sp-ending",
+        kind=Commitment.Kind.SAVINGS_PLAN,
+        plan_type="Compute",
+        term_years=1,
+        payment_option=Commitment.PaymentOption.NO_UPFRONT,
+        hourly_commitment=SP_HOURLY_COMMITMENT,
+        start=end - timedelta(days=365),
+        end=end,
+        state="active",
+    )
+
+    sized = report.renewal(plan, TODAY)
+
+    assert sized.hourly and sized.days_with_data == 8
+    # The quietest hour once the plan is gone: $0.40 on demand + $1.00 it covers now. Hours
+    # never drop below it, so the renewal covers at least that much at full utilization.
+    best = sized.recommendation.best
+    assert best.covered_level >= 1.40 - 1e-9
+    assert best.utilization >= 0.9
