@@ -31,14 +31,20 @@ FLAT_BASIS = (
     "flat day hides its peaks and troughs, which would make a commitment look better used than "
     "it will be, and the daily spend includes what existing commitments already cover: treat "
     "the figures as an upper bound and prefer the risk view's lower usage. The engine's "
-    "{floor:.0%} utilization floor applies to every plan."
+    "{floor:.0%} utilization floor applies to every plan." + " {family}"
 )
 HOURLY_BASIS = (
     "Hourly on-demand spend on Compute Savings Plan eligible services ({services}) that no "
     "commitment covered, from the FOCUS imports: {days} days between {start} and {end}, "
     "{hours} hours, an hour without such spend counted as 0. Spend existing commitments "
     "already cover is left out: the plan is what to buy on top of them. The engine's "
-    "{floor:.0%} utilization floor applies to every plan."
+    "{floor:.0%} utilization floor applies to every plan." + " {family}"
+)
+# The series has no instance family: an EC2 Instance plan covers one family in one region.
+FAMILY_CAVEAT = (
+    "EC2 Instance Savings Plans are evaluated on the whole series, as if it were one instance "
+    "family in one region: for a mixed fleet their figures are an upper bound, and the Compute "
+    "plans' are the ones to trust."
 )
 
 
@@ -223,6 +229,7 @@ def what_to_buy(accounts, days: int, today: date | None = None) -> Purchase:
             start=start,
             end=end,
             floor=floor,
+            family=FAMILY_CAVEAT,
         )
     else:
         spend = eligible_daily(accounts, start, end) if accounts else {}
@@ -236,7 +243,12 @@ def what_to_buy(accounts, days: int, today: date | None = None) -> Purchase:
         hourly = [float(spend[day]) / 24 for day in sorted(spend) for _ in range(24)]
         days_with_data = len(spend)
         basis = FLAT_BASIS.format(
-            services=services, days=days_with_data, start=start, end=end, floor=floor
+            services=services,
+            days=days_with_data,
+            start=start,
+            end=end,
+            floor=floor,
+            family=FAMILY_CAVEAT,
         )
     recommendation = purchase.recommend(hourly, min_utilization=floor)
     return Purchase(accounts, start, end, days_with_data, basis, recommendation)
