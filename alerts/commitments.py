@@ -153,7 +153,7 @@ def _sized_renewal(c: Commitment, today: date) -> list[str]:
         return [
             "Renew at the same hourly commitment or review the recommendation in the admin: no "
             "renewal size could be computed (another Savings Plan shares the account's coverage, "
-            "or fewer than a week of coverage figures)."
+            "fewer than a week of coverage figures, or a plan type the engine does not price)."
         ]
     basis = "hourly FOCUS figures" if sized.hourly else "daily coverage figures spread flat"
     best = sized.recommendation.best
@@ -164,7 +164,7 @@ def _sized_renewal(c: Commitment, today: date) -> list[str]:
         ]
     return [
         f"Sized on {sized.days_with_data} days of {basis}, with what this plan covers counted "
-        f"as on demand: renew as a {best.plan.label} of ${best.hourly_commitment:,.3f} an hour, "
+        f"as on demand: renew with a {best.plan.label} of ${best.hourly_commitment:,.3f} an hour, "
         f"${best.monthly_net_savings:,.2f} a month net savings at "
         f"{best.utilization:.1%} expected utilization "
         f"(break-even in month {best.break_even_month or 1}).",

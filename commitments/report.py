@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from commitments import purchase
 from commitments.models import BASE_CURRENCY, AwsPurchaseRecommendation, Commitment, CommitmentDay
+from commitments.rates import COMPUTE, EC2_INSTANCE, catalogue
 from costs.models import SAVINGS_PLAN_SERVICES, CommitmentUsageHour, CostRecord
 
 ELIGIBLE_SERVICES = SAVINGS_PLAN_SERVICES
@@ -340,6 +341,11 @@ def aws_rows(recommendations) -> list[dict]:
 # --- Renewal sizing -------------------------------------------------------------------------------
 
 
+# DescribeSavingsPlans' savingsPlanType -> the purchase engine's plan type (SageMaker plans and
+# the like are not sized).
+RENEWABLE_PLAN_TYPES = {"Compute": COMPUTE, "EC2Instance": EC2_INSTANCE}
+
+
 @dataclass(frozen=True)
 class Renewal:
     days_with_data: int
@@ -387,11 +393,16 @@ def _renewal_series(account, start: date, end: date) -> tuple[list[float], int, 
 
 
 def renewal(commitment: Commitment, today: date | None = None) -> Renewal | None:
-    """The Savings Plan to renew COMMITMENT with, sized on the last 30 days of its account's
-    eligible spend as it will be without it; None for reservations, for an account with other
+    """The Savings Plan (of COMMITMENT's type) to renew COMMITMENT with, sized on the last 30
+    days of its account's eligible spend as it will be without it; None for reservations, plan
+    types the engine does not price, for an account with other
     active Savings Plans (which of the covered spend is this plan's cannot be told), or on fewer
     than MIN_DAYS days of figures."""
-    if commitment.kind != Commitment.Kind.SAVINGS_PLAN or commitment.foreign_currency:
+    if (
+        commitment.kind != Commitment.Kind.SAVINGS_PLAN
+        or commitment.foreign_currency
+        or commitment.plan_type not in RENEWABLE_PLAN_TYPES
+    ):
         return None
     today = today or timezone.localdate()
     others = Commitment.objects.filter(
@@ -404,5 +415,9 @@ def renewal(commitment: Commitment, today: date | None = None) -> Renewal | None
     series, days, hourly = _renewal_series(commitment.account, start, end)
     if days < MIN_DAYS:
         return None
-    found = purchase.recommend(series, min_utilization=purchase.MIN_UTILIZATION)
+    # Renewed as the same kind of plan: a Compute plan's usage may span families and regions
+    # that one EC2 Instance plan could not cover.
+    plan_type = RENEWABLE_PLAN_TYPES[commitment.plan_type]
+    plans = [plan for plan in catalogue() if plan.plan_type == plan_type]
+    found = purchase.recommend(series, plans=plans, min_utilization=purchase.MIN_UTILIZATION)
     return Renewal(days, hourly, found)

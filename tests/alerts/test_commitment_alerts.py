@@ -129,7 +129,8 @@ class TestExpiring:
         assert "Sized on 21 days of daily coverage figures spread flat" in text
         # A flat $2.50 an hour is covered whole, at the chosen plan's discount.
         best = report.renewal(Commitment.objects.get(commitment_id="sp-1"), TODAY).recommendation
-        assert f"renew as a {best.best.plan.label} of ${best.best.hourly_commitment:,.3f}" in text
+        assert best.best.plan.plan_type == "compute"  # renewed as the same kind of plan
+        assert f"renew with a {best.best.plan.label} of ${best.best.hourly_commitment:,.3f}" in text
         assert best.best.hourly_commitment == pytest.approx(2.5 * (1 - best.best.plan.discount))
         assert "100.0% expected utilization" in text
 
