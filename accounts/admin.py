@@ -146,7 +146,10 @@ class CloudAccountAdmin(TenantScopedAdmin):
         "cloudformation_template",
     ]
     fieldsets = [
-        (None, {"fields": ["organization", "name", "account_id", "role_arn", "regions"]}),
+        (
+            None,
+            {"fields": ["organization", "name", "account_id", "role_arn", "regions", "time_zone"]},
+        ),
         (
             "Status",
             {

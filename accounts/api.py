@@ -27,6 +27,7 @@ class CloudAccountSerializer(serializers.ModelSerializer):
             "role_arn",
             "external_id",
             "regions",
+            "time_zone",
             "is_active",
             "is_management",
             "last_synced_at",

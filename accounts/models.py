@@ -11,6 +11,7 @@ import re
 import secrets
 from functools import lru_cache
 from typing import NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -39,11 +40,28 @@ class TenantQuerySet(models.QuerySet):
         return self.filter(**{f"{path}__in" if path else "pk__in": organizations})
 
 
+def validate_time_zone(name: str) -> None:
+    """An IANA time zone name (Europe/Berlin, America/New_York, UTC)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            f"“{name}” is not a time zone: use an IANA name such as Europe/Berlin or UTC.",
+            code="invalid_time_zone",
+        ) from None
+
+
+TIME_ZONE_HELP = "IANA name, e.g. Europe/Berlin: the working week schedules are found in."
+
+
 class Organization(models.Model):
     tenant_path = ""
 
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True)
+    time_zone = models.CharField(
+        max_length=64, default="UTC", validators=[validate_time_zone], help_text=TIME_ZONE_HELP
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantQuerySet.as_manager()
@@ -221,6 +239,12 @@ class CloudAccount(models.Model):
         blank=True,  # clean() explains what is missing better than "cannot be blank"
         help_text="Regions to inventory, e.g. us-east-1, eu-west-1.",
     )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="Empty: the organisation's. " + TIME_ZONE_HELP,
+    )
     is_active = models.BooleanField("active", default=True)
     is_management = models.BooleanField(
         "management account",
@@ -278,6 +302,10 @@ class CloudAccount(models.Model):
     @property
     def role(self) -> RoleArn | None:
         return RoleArn.parse(self.role_arn)
+
+    @property
+    def effective_time_zone(self) -> str:
+        return self.time_zone or self.organization.time_zone
 
     @staticmethod
     def _role_error(role: RoleArn | None, account_id: str | None) -> str | None:

@@ -146,6 +146,19 @@ class UtilizationDay(models.Model):
     memory_max = models.FloatField(
         null=True, blank=True, help_text="Highest hourly memory % (CloudWatch agent), if any."
     )
+    # Hourly resolution for the schedule finder (findings/schedules.py): which hours of the
+    # week a box works is lost in the daily figures.
+    cpu_hourly = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The day's 24 hourly CPU averages from 00:00 UTC (null: no datapoint).",
+    )
+    network_2h = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The day's 12 two-hour NetworkIn + NetworkOut byte sums from 00:00 UTC "
+        "(null: neither metric reported).",
+    )
 
     objects = TenantQuerySet.as_manager()
 

@@ -215,6 +215,8 @@ class DayFigures:
     network_hours: int = 0
     network_bytes: int | None = None
     memory_max: float | None = None
+    cpu_hourly: list[float | None] | None = None
+    network_2h: list[int | None] | None = None
 
 
 def is_midnight(moment: datetime) -> bool:
@@ -274,11 +276,40 @@ def network_days(inbound: Series, outbound: Series, buckets: DayBuckets) -> dict
     return days
 
 
+def _by_slot(series: Series, lo: int, hi: int, day: date, seconds: int) -> list:
+    """SERIES[lo:hi] (one UTC day) placed in the day's slots of SECONDS; None where none."""
+    slots: list = [None] * (DAY // seconds)
+    midnight = datetime.combine(day, time.min, UTC)
+    if hi - lo == len(slots) and series.timestamps[lo] == midnight:
+        # A complete day (the usual case), ascending and unique within it: one slot each.
+        return series.values[lo:hi]
+    for moment, value in zip(series.timestamps[lo:hi], series.values[lo:hi], strict=True):
+        slot = int((moment - midnight).total_seconds()) // seconds
+        if 0 <= slot < len(slots):
+            slots[slot] = value if slots[slot] is None else slots[slot] + value
+    return slots
+
+
+def _network_slots(inbound: Series, outbound: Series, buckets: DayBuckets) -> dict:
+    """{day: 12 two-hour byte sums, None where neither metric reported}."""
+    seconds = PERIODS["i"]
+    days: dict[date, list] = {}
+    for metric in (inbound, outbound):
+        for day, lo, hi in buckets.slices(metric.timestamps):
+            slots = _by_slot(metric, lo, hi, day, seconds)
+            total = days.setdefault(day, [None] * len(slots))
+            for n, value in enumerate(slots):
+                if value is not None:
+                    total[n] = int(value) + (total[n] or 0)
+    return days
+
+
 def rollup(series: list[Series], buckets: DayBuckets) -> list[DayFigures]:
     """One DayFigures per UTC day with CPU data, from an instance's series (SUFFIXES order)."""
     cpu_avg, cpu_max, inbound, outbound, memory = series
     maxima = {day: max(cpu_max.values[lo:hi]) for day, lo, hi in buckets.slices(cpu_max.timestamps)}
     network = network_days(inbound, outbound, buckets)
+    network_slots = _network_slots(inbound, outbound, buckets)
     figures = []
     for day, lo, hi in buckets.slices(cpu_avg.timestamps):
         hours = cpu_avg.values[lo:hi]
@@ -294,6 +325,8 @@ def rollup(series: list[Series], buckets: DayBuckets) -> list[DayFigures]:
                 cpu_peak_hour_avg=peak,
                 network_hours=network_hours,
                 network_bytes=network_bytes,
+                cpu_hourly=_by_slot(cpu_avg, lo, hi, day, HOUR),
+                network_2h=network_slots.get(day),
             )
         )
     if memory.values:
@@ -318,6 +351,8 @@ STORED_FIELDS = (
     "network_hours",
     "network_bytes",
     "memory_max",
+    "cpu_hourly",
+    "network_2h",
 )
 
 
@@ -334,6 +369,8 @@ def store(instance_pks: dict[str, int], figures: dict[str, list[DayFigures]]) ->
             day.network_hours,
             day.network_bytes,
             day.memory_max,
+            day.cpu_hourly,
+            day.network_2h,
         )
         for iid, days in figures.items()
         for day in days

@@ -337,3 +337,21 @@ def test_datapoints_outside_the_window_are_left_out():
 
     assert list(buckets.slices(stamps)) == [(date(2026, 11, 9), 1, 2), (date(2026, 11, 10), 2, 3)]
     assert len(buckets.days) == 14
+
+
+def test_the_hours_of_each_day_are_kept_for_the_schedule_finder(acme_account, settings_row):
+    (box,) = instances(acme_account, 1)
+    # Office hours on the first day: 60 % from 08:00 to 18:59 UTC, 2 % otherwise; the second
+    # day misses its 03:00 datapoint and its network before noon.
+    office = [60.0 if 8 <= h < 19 else 2.0 for h in range(24)]
+    cpu = office + office[:3] + [None] + office[4:] + [5.0] * (12 * 24)
+    net = [1e6] * 24 + [None] * 12 + [1e6] * (13 * 24 - 12)
+    fake = FakeCloudWatch({box.instance_id: {"cpu": cpu, "net_in": net, "net_out": net}})
+
+    collect(fake, [box], settings_row)
+
+    first, second = UtilizationDay.objects.filter(instance=box).order_by("day")[:2]
+    assert first.cpu_hourly == office
+    assert second.cpu_hourly == office[:3] + [None] + office[4:]
+    assert first.network_2h == [4_000_000] * 12  # in + out, 1 MB an hour each, per 2 hours
+    assert second.network_2h == [None] * 6 + [4_000_000] * 6
