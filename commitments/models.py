@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import CloudAccount, TenantQuerySet
+from costs.models import AccountRun
 
 # Every figure the product sums is in this currency (Cost Explorer reports USD).
 BASE_CURRENCY = "USD"
@@ -148,7 +149,7 @@ class CommitmentDay(models.Model):
         return f"{self.get_kind_display()} of {self.account} on {self.day}"
 
 
-class CommitmentSync(models.Model):
+class CommitmentSync(AccountRun):
     """One commitments sync of one account: inventory, then Cost Explorer's daily figures."""
 
     tenant_path = "account__organization"
@@ -164,11 +165,6 @@ class CommitmentSync(models.Model):
         CloudAccount, on_delete=models.CASCADE, related_name="commitment_syncs"
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    window_start = models.DateField(null=True, blank=True)
-    window_end = models.DateField(null=True, blank=True, help_text="Exclusive.")
-    requests_made = models.PositiveIntegerField(default=0)
     commitments = models.PositiveIntegerField(default=0, help_text="Commitments stored.")
     days_stored = models.PositiveIntegerField(default=0)
     problems = models.JSONField(
@@ -177,7 +173,6 @@ class CommitmentSync(models.Model):
     notes = models.JSONField(
         default=list, blank=True, help_text="Days skipped, commitments in other currencies."
     )
-    error = models.TextField(blank=True)
 
     objects = TenantQuerySet.as_manager()
 

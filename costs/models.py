@@ -205,7 +205,27 @@ class CostRollup(models.Model):
         return f"{self.usage_date} {self.dimension}={self.key} {self.amount}"
 
 
-class SyncRun(models.Model):
+class AccountRun(models.Model):
+    """What every sync of one account records: when, over which days, how many AWS requests,
+    and the error. Concrete runs add their status and counts, and the lock: a unique
+    constraint on the account where status is "running"."""
+
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    window_start = models.DateField(null=True, blank=True)
+    window_end = models.DateField(null=True, blank=True, help_text="Exclusive.")
+    requests_made = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def duration(self) -> timedelta | None:
+        return self.finished_at - self.started_at if self.finished_at else None
+
+
+class SyncRun(AccountRun):
     """One Cost Explorer sync of one account, with its window and its bill ($0.01/request)."""
 
     tenant_path = "account__organization"
@@ -219,15 +239,9 @@ class SyncRun(models.Model):
 
     account = models.ForeignKey(CloudAccount, on_delete=models.CASCADE, related_name="sync_runs")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    window_start = models.DateField(null=True, blank=True)
-    window_end = models.DateField(null=True, blank=True, help_text="Exclusive.")
-    requests_made = models.PositiveIntegerField(default=0)
     rows_inserted = models.PositiveIntegerField(default=0)
     rows_updated = models.PositiveIntegerField(default=0)
     rows_deleted = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
 
     objects = TenantQuerySet.as_manager()
 
@@ -246,10 +260,6 @@ class SyncRun(models.Model):
 
     def __str__(self):
         return f"Sync of {self.account} at {self.started_at:%Y-%m-%d %H:%M}"
-
-    @property
-    def duration(self) -> timedelta | None:
-        return self.finished_at - self.started_at if self.finished_at else None
 
     @property
     def request_cost(self) -> Decimal:
