@@ -7,7 +7,7 @@ database, stdlib and zoneinfo only; the caller fetches the hours and stores the 
 
 An hour is busy when its CPU average reaches busy_cpu_percent (10 %, the idle detector's daily
 CPU line: findings/idle.py) or it moves busy_network_mb (50 MB in the hour, ten times the idle
-detector's whole day). A hour without CPU data is never quiet: coverage must reach
+detector's whole day). An hour without CPU data is never quiet: coverage must reach
 min_coverage_percent of the lookback, and its network, when known, can still make it busy.
 
 The window is found in the instance's LOCAL time (the zone given), because offices keep wall
@@ -16,15 +16,17 @@ clock hours across daylight saving changes:
 1. Each busy UTC hour becomes a wall-clock interval [start, start + 60 min) on its local
    weekday (split at midnight; a zone with a half-hour offset gives half-hour intervals). On a
    daylight saving day a local hour may get no UTC hour, or two: both are handled as given.
-2. Per weekday, the busy intervals of every week, widened by the margin and rounded outward to
-   30 minutes, are merged when less than min_stop_hours apart (a stop shorter than that is not
-   worth a start); the window with the most busy hours is the day's main window. It counts as a
-   working day only if its busy span is at least min_busy_window_hours: a one- or two-hour burst
-   (a nightly job, an on-call page) is a job, not office hours, and its end is not bounded by
-   the clock.
-3. All working days share one window, the envelope of their main windows: a Monday whose
-   start was never seen at 07:00 in three weeks may well start then in the fourth. Every
-   weekday with a busy hour runs in that window; weekdays with none are off.
+2. Only what recurs shapes the window: per weekday, the busy intervals seen on at least
+   min_recurring_dates dates, widened by the margin and rounded outward to 30 minutes, are
+   merged when less than min_stop_hours apart (a stop shorter than that is not worth a start);
+   the window with the most busy hours is the day's main window, kept only if its busy span is
+   at least min_busy_window_hours. A one- or two-hour burst (a nightly job, an on-call page) is
+   a job, not office hours, and its end is not bounded by the clock.
+3. All working days share one window, the envelope of their main windows: a Monday never seen
+   starting at 07:00 in three weeks may well start then in the fourth. A weekday runs in that
+   window if it has a main window, or if on some date it had a whole working day (span at
+   least min_busy_window_hours: the other weeks may have been holidays); other days are off,
+   and an off day must have been seen on min_dates_per_weekday dates.
 4. Safety: every busy hour of the lookback must lie inside the proposed running window, or
    there is no proposal. A schedule never stops an hour that was busy in the data.
 
@@ -38,9 +40,10 @@ seen as two short windows on two days, so such boxes get no proposal.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MB = 1024 * 1024
@@ -72,6 +75,8 @@ class Thresholds:
     min_stop_hours: float = 3.0
     # A day's busy stretch shorter than this is a job (nightly batch, on-call), not office hours.
     min_busy_window_hours: float = 4.0
+    # A busy hour of the week shapes the window only if busy on this many dates.
+    min_recurring_dates: int = 2
     # Share of the observed hour-of-week cells ever busy from which a box is "24/7".
     always_busy_share: float = 0.9
     # An off day is only believed when that weekday was seen on this many dates.
@@ -170,8 +175,9 @@ class _Local:
     busy_count: list[list[int]]
     observed: list[list[int]]
     dates: list[set]
-    # (weekday, start minute, end minute) wall-clock intervals of busy hours, split at midnight.
-    busy: list[tuple[int, int, int]]
+    # (weekday, start minute, end minute, local date) wall-clock intervals of busy hours, split
+    # at midnight.
+    busy: list[tuple[int, int, int, date]]
     cpu_hours: int
     network_hours: int
 
@@ -183,7 +189,7 @@ def _localise(hours: Mapping[datetime, HourFigures], zone: ZoneInfo, limits: Thr
     busy_count = [[0] * 24 for _ in range(7)]
     observed = [[0] * 24 for _ in range(7)]
     dates: list[set] = [set() for _ in range(7)]
-    busy: list[tuple[int, int, int]] = []
+    busy: list[tuple[int, int, int, date]] = []
     cpu_hours = network_hours = 0
     for start, figures in hours.items():
         if start.utcoffset() is None:
@@ -209,10 +215,11 @@ def _localise(hours: Mapping[datetime, HourFigures], zone: ZoneInfo, limits: Thr
             begin = hour * 60 + local.minute
             end = begin + 60
             if end <= DAY_MINUTES:
-                busy.append((weekday, begin, end))
+                busy.append((weekday, begin, end, local.date()))
             else:
-                busy.append((weekday, begin, DAY_MINUTES))
-                busy.append(((weekday + 1) % 7, 0, end - DAY_MINUTES))
+                busy.append((weekday, begin, DAY_MINUTES, local.date()))
+                tomorrow = local.date() + timedelta(days=1)
+                busy.append(((weekday + 1) % 7, 0, end - DAY_MINUTES, tomorrow))
     return _Local(max_cpu, busy_count, observed, dates, busy, cpu_hours, network_hours)
 
 
@@ -317,16 +324,38 @@ def detect_schedule(
     checks.append("not_always_busy")
 
     by_day: list[list[tuple[int, int]]] = [[] for _ in range(7)]
-    for day, begin, end in local.busy:
+    dates_by_slot: dict[tuple[int, int, int], set] = defaultdict(set)
+    by_date: dict[date, list[tuple[int, int]]] = defaultdict(list)
+    for day, begin, end, on in local.busy:
         by_day[day].append((begin, end))
+        dates_by_slot[day, begin, end].add(on)
+        by_date[on].append((begin, end))
     evidence["busy_windows"] = _busy_windows(by_day)
+    # Only what recurs makes the window: a one-off hour (an on-call page, a late night) says
+    # nothing about next week, except that the box may be needed at any time.
+    recurring: list[list[tuple[int, int]]] = [[] for _ in range(7)]
+    for (day, begin, end), dates in dates_by_slot.items():
+        if len(dates) >= limits.min_recurring_dates:
+            recurring[day].append((begin, end))
 
-    mains = [w for spans in by_day if spans and (w := _main_window(spans, limits))]
-    window = (min(w[0] for w in mains), max(w[1] for w in mains)) if mains else None
+    mains = {
+        day: w
+        for day, spans in enumerate(recurring)
+        if spans and (w := _main_window(spans, limits))
+    }
+    window = (
+        (min(w[0] for w in mains.values()), max(w[1] for w in mains.values())) if mains else None
+    )
+    # A weekday runs if it had a working day on some date (a whole day's work, seen once when
+    # holidays took the other weeks), not only a recurring one; a short page never makes one.
+    worked = {on.weekday() for on, spans in by_date.items() if _main_window(spans, limits)}
+    running_days = tuple(sorted(worked | set(mains)))
     outside = [
         (day, begin, end)
-        for day, begin, end in local.busy
-        if window is None or not (window[0] <= begin and end <= window[1])
+        for day, begin, end, _ in local.busy
+        if window is None
+        or day not in running_days
+        or not (window[0] <= begin and end <= window[1])
     ]
     if outside:
         evidence["busy_outside"] = [
@@ -344,7 +373,6 @@ def detect_schedule(
         )
     checks.append("every_busy_hour_inside")
 
-    running_days = tuple(day for day in range(7) if by_day[day])
     unseen = [
         DAY_NAMES[day]
         for day in range(7)

@@ -205,16 +205,53 @@ def test_saturday_on_call_hour_is_never_stopped():
     assert "Sat 03:00" in result.reason
 
 
-def test_saturday_daytime_hour_brings_saturday_into_the_window():
+def test_saturday_daytime_page_is_not_a_working_saturday():
+    # A one-off hour says the box may be needed at any time, not that Saturday is a workday.
     page = datetime(2026, 11, 21, 11, tzinfo=UTC)
     series = hours("UTC")
     series[page] = BUSY
 
     result = detect_schedule(series, "UTC")
 
+    assert isinstance(result, NoSchedule)
+    assert result.evidence["busy_outside"] == ["Sat 11:00\u201312:00"]
+
+
+def test_working_saturdays_join_the_window():
+    saturdays = lambda t: office(t) or (t.weekday() == 5 and 9 <= t.hour < 14)  # noqa: E731
+    result = detect_schedule(hours("UTC", busy=saturdays), "UTC")
+
+    # One window for every working day: the weekday one holds Saturday's morning.
     assert result.periods == [Period((0, 1, 2, 3, 4, 5), time(7, 30), time(19, 30))]
     assert result.label == "Mon\u2013Sat 07:30\u201319:30 UTC"
     assert result.saving_fraction == pytest.approx((168 - 72) / 168)
+
+
+def test_a_late_night_once_is_outside_the_window():
+    series = hours("UTC")
+    series[datetime(2026, 11, 18, 21, tzinfo=UTC)] = BUSY  # Wednesday 21:00, once
+
+    result = detect_schedule(series, "UTC")
+
+    assert isinstance(result, NoSchedule)
+    assert result.evidence["busy_outside"] == ["Wed 21:00\u201322:00"]
+
+
+def test_a_late_hour_every_week_widens_the_window_for_all_days():
+    late_fridays = lambda t: office(t) or (t.weekday() == 4 and t.hour == 19)  # noqa: E731
+    result = detect_schedule(hours("UTC", busy=late_fridays), "UTC")
+
+    assert result.periods == [Period(WEEKDAYS, time(7, 30), time(20, 30))]
+
+
+def test_holidays_do_not_make_a_weekday_an_off_day():
+    # Three of four Wednesdays are holidays; the fourth is a full working day.
+    holidays = {datetime(2026, 11, d).date() for d in (11, 18, 25)}
+    result = detect_schedule(
+        hours("UTC", busy=lambda t: office(t) and t.date() not in holidays), "UTC"
+    )
+
+    assert result.periods == [Period(WEEKDAYS, time(7, 30), time(19, 30))]
 
 
 def test_long_day_saves_too_little():
