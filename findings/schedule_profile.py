@@ -43,7 +43,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MB = 1024 * 1024
@@ -182,6 +182,23 @@ class _Local:
     network_hours: int
 
 
+# Per zone, each UTC hour's (weekday, hour, minute, date) in local time. A fleet is assessed
+# over the same lookback hours, so each hour is converted once per zone, not once per instance
+# (astimezone and the checks were most of the detection time). Bounded: cleared when full.
+_LOCAL_HOURS: dict[str, dict[datetime, tuple[int, int, int, date]]] = defaultdict(dict)
+_LOCAL_HOURS_MAX = 100_000
+
+
+def _local_hour(start: datetime, zone: ZoneInfo) -> tuple[int, int, int, date]:
+    if start.utcoffset() is None:
+        raise ValueError(f"hour {start!r} has no time zone: hours must be UTC-aware")
+    utc = start.astimezone(UTC)
+    if utc.minute or utc.second or utc.microsecond:
+        raise ValueError(f"hour {start.isoformat()} is not on the hour")
+    local = utc.astimezone(zone)
+    return local.weekday(), local.hour, local.minute, local.date()
+
+
 def _localise(hours: Mapping[datetime, HourFigures], zone: ZoneInfo, limits: Thresholds):
     cpu_limit = limits.busy_cpu_percent
     network_limit = limits.busy_network_mb * MB
@@ -191,18 +208,19 @@ def _localise(hours: Mapping[datetime, HourFigures], zone: ZoneInfo, limits: Thr
     dates: list[set] = [set() for _ in range(7)]
     busy: list[tuple[int, int, int, date]] = []
     cpu_hours = network_hours = 0
+    converted = _LOCAL_HOURS[zone.key]
+    if len(converted) > _LOCAL_HOURS_MAX:
+        converted.clear()
     for start, figures in hours.items():
-        if start.utcoffset() is None:
-            raise ValueError(f"hour {start!r} has no time zone: hours must be UTC-aware")
-        local = start.astimezone(zone)
-        if local.minute % ROUNDING_MINUTES or local.second or local.microsecond:
-            raise ValueError(f"hour {start.isoformat()} is not on the hour")
-        weekday, hour = local.weekday(), local.hour
+        known = converted.get(start)
+        if known is None:
+            known = converted[start] = _local_hour(start, zone)
+        weekday, hour, minute, day = known
         cpu, network = figures.cpu, figures.network_bytes
         if cpu is not None:
             cpu_hours += 1
             observed[weekday][hour] += 1
-            dates[weekday].add(local.date())
+            dates[weekday].add(day)
             cell = max_cpu[weekday][hour]
             if cell is None or cpu > cell:
                 max_cpu[weekday][hour] = cpu
@@ -212,13 +230,13 @@ def _localise(hours: Mapping[datetime, HourFigures], zone: ZoneInfo, limits: Thr
             network is not None and network >= network_limit
         ):
             busy_count[weekday][hour] += 1
-            begin = hour * 60 + local.minute
+            begin = hour * 60 + minute
             end = begin + 60
             if end <= DAY_MINUTES:
-                busy.append((weekday, begin, end, local.date()))
+                busy.append((weekday, begin, end, day))
             else:
-                busy.append((weekday, begin, DAY_MINUTES, local.date()))
-                tomorrow = local.date() + timedelta(days=1)
+                busy.append((weekday, begin, DAY_MINUTES, day))
+                tomorrow = day + timedelta(days=1)
                 busy.append(((weekday + 1) % 7, 0, end - DAY_MINUTES, tomorrow))
     return _Local(max_cpu, busy_count, observed, dates, busy, cpu_hours, network_hours)
 

@@ -288,6 +288,9 @@ def test_bad_input_is_a_clear_error():
         detect_schedule({datetime(2026, 11, 9, 8): BUSY}, "UTC")
     with pytest.raises(ValueError, match="not on the hour"):
         detect_schedule({datetime(2026, 11, 9, 8, 15, tzinfo=UTC): BUSY}, "UTC")
+    with pytest.raises(ValueError, match="not on the hour"):
+        # 08:30 UTC is 14:00 in India: on the local hour, but not an hour of CloudWatch's.
+        detect_schedule({datetime(2026, 11, 9, 8, 30, tzinfo=UTC): BUSY}, "Asia/Kolkata")
 
 
 def test_days_label():
