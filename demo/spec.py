@@ -71,6 +71,8 @@ class DemoInstance:
     # The CloudWatch agent's mem_used_percent, published only where an agent is installed.
     memory_percent: float | None = None
     auto_scaling_group: str | None = None
+    # Recommendations besides the verdict's own (e.g. "schedule" for the office-hours box).
+    recommends: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,8 @@ def _build(kind, entry: Mapping, accounts: Mapping[str, DemoAccount], where: str
         if name not in accounts:
             raise FleetFileError(f"{where}: no account named {name!r}")
         entry["account_id"] = accounts[name].account_id
+    if "recommends" in entry:
+        entry["recommends"] = tuple(entry["recommends"])
     try:
         return kind(**entry)
     except TypeError as exc:  # a field missing or unknown

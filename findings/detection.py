@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts import aws
 from accounts.connection import describe
 from costs import bulk
-from findings import idle, rightsizing, savings, waste
+from findings import idle, rightsizing, savings, schedules, waste
 from findings.models import DetectionSettings, Recommendation
 from findings.recommendations import Finding, ReconcileResult, reconcile
 from fleet import utilization
@@ -149,6 +149,7 @@ def _findings(account, instances, utilization, settings, specs, now, result) -> 
         instance.verdict_at = now
         result.verdicts[instance.instance_id] = assessment.verdict
         findings += idle_findings(account, instance, assessment, today)
+    findings += schedules.schedule_findings(account, instances, settings, today)
 
     if specs is None:
         specs, note = load_specs(account, instances)

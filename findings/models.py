@@ -98,6 +98,7 @@ class Recommendation(models.Model):
         GP2_VOLUME = "gp2_volume", "gp2 volume: migrate to gp3"
         UNASSOCIATED_EIP = "unassociated_eip", "Unassociated Elastic IP"
         STOPPED_INSTANCE_VOLUME = "stopped_instance_volume", "Volume of a long-stopped instance"
+        SCHEDULE = "schedule", "Office-hours instance: stop it off hours"
 
     class Status(models.TextChoices):
         OPEN = "open"

@@ -59,7 +59,7 @@ def test_the_demo_fleet_ends_as_designed(pipeline):
         outcomes[member.key] = (instance.verdict, kinds)
         expected[member.key] = (
             VERDICT_FOR[member.expected],
-            RECOMMENDATION_FOR.get(member.expected, set()),
+            RECOMMENDATION_FOR.get(member.expected, set()) | set(member.recommends),
         )
     assert outcomes == expected
 

@@ -344,7 +344,7 @@ def test_the_hours_of_each_day_are_kept_for_the_schedule_finder(acme_account, se
     # Office hours on the first day: 60 % from 08:00 to 18:59 UTC, 2 % otherwise; the second
     # day misses its 03:00 datapoint and its network before noon.
     office = [60.0 if 8 <= h < 19 else 2.0 for h in range(24)]
-    cpu = office + office[:3] + [None] + office[4:] + [5.0] * (12 * 24)
+    cpu = office + [*office[:3], None, *office[4:]] + [5.0] * (12 * 24)
     net = [1e6] * 24 + [None] * 12 + [1e6] * (13 * 24 - 12)
     fake = FakeCloudWatch({box.instance_id: {"cpu": cpu, "net_in": net, "net_out": net}})
 
@@ -352,6 +352,6 @@ def test_the_hours_of_each_day_are_kept_for_the_schedule_finder(acme_account, se
 
     first, second = UtilizationDay.objects.filter(instance=box).order_by("day")[:2]
     assert first.cpu_hourly == office
-    assert second.cpu_hourly == office[:3] + [None] + office[4:]
+    assert second.cpu_hourly == [*office[:3], None, *office[4:]]
     assert first.network_2h == [4_000_000] * 12  # in + out, 1 MB an hour each, per 2 hours
     assert second.network_2h == [None] * 6 + [4_000_000] * 6
