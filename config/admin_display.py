@@ -91,3 +91,39 @@ def evidence_table(value) -> str:
     if value is None or value == "":
         return EMPTY
     return str(value)
+
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def heat_map(figures: dict, time_zone: str) -> str:
+    """A schedule finding's weekly heat map: the busiest hourly CPU % seen in each local hour of
+    the week, shaded in five steps; a cell with a busy hour is marked, one never seen is empty."""
+    header = format_html_join("", '<th scope="col">{}</th>', ((f"{h:02d}",) for h in range(24)))
+    rows = []
+    for day, cells in enumerate(figures.get("max_cpu", [])):
+        busy = figures.get("busy_hours", [[0] * 24] * 7)[day]
+        shaded = format_html_join(
+            "",
+            '<td class="sl-heat-{}{}" title="{} {}:00 {}: {}">{}</td>',
+            (
+                (
+                    "none" if value is None else min(4, int(value // 20)),
+                    " sl-busy" if busy[hour] else "",
+                    WEEKDAYS[day],
+                    f"{hour:02d}",
+                    time_zone,
+                    "no data" if value is None else f"max {value:g} % CPU",
+                    "" if value is None else f"{value:.0f}",
+                )
+                for hour, value in enumerate(cells)
+            ),
+        )
+        rows.append(format_html('<tr><th scope="row">{}</th>{}</tr>', WEEKDAYS[day], shaded))
+    return format_html(
+        '<table class="sl-heat-map"><caption>Busiest hourly CPU % by hour of the week ({}); '
+        "outlined: a busy hour</caption><tr><th></th>{}</tr>{}</table>",
+        time_zone,
+        header,
+        format_html_join("", "{}", ((row,) for row in rows)),
+    )

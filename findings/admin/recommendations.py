@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from accounts.admin_filters import AccountFilter, AccountOrganizationFilter
 from accounts.admin_tenancy import ReadOnlyAdmin, TenantScopedAdmin
-from config.admin_display import account_link, admin_link, evidence_table, money
+from config.admin_display import account_link, admin_link, evidence_table, heat_map, money
 from findings.admin.dismissal import RecommendationDismissalMixin
 from findings.models import DetectionSettings, Recommendation
 from fleet.models import Instance
@@ -56,6 +57,10 @@ class RecommendationAdmin(RecommendationDismissalMixin, ReadOnlyAdmin):
             {"fields": [("created_at", "updated_at", "resolved_at"), "dismissed_reason"]},
         ),
     ]
+
+    class Media:
+        css = {"all": ["css/admin-pages.css"]}  # the schedule findings' heat map
+
     readonly_fields = [
         "status_shown",
         "monthly_saving_money",
@@ -94,6 +99,11 @@ class RecommendationAdmin(RecommendationDismissalMixin, ReadOnlyAdmin):
 
     @admin.display(description="evidence")
     def evidence_shown(self, obj):
+        evidence = dict(obj.evidence or {})
+        figures = evidence.pop("heat_map", None)
+        if obj.kind == Recommendation.Kind.SCHEDULE and isinstance(figures, dict):
+            zone = evidence.get("time_zone", "UTC")
+            return format_html("{}{}", heat_map(figures, zone), evidence_table(evidence))
         return evidence_table(obj.evidence)
 
 

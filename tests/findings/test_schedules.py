@@ -155,3 +155,22 @@ def test_once_the_pattern_is_gone_the_recommendation_resolves(berlin_account):
     detection.detect(berlin_account, now=NOW, specs={})
 
     assert schedules(berlin_account).get().status == Recommendation.Status.RESOLVED
+
+
+def test_the_admin_shows_the_weekly_heat_map(client, alice, berlin_account):
+    from django.urls import reverse
+
+    history(box(berlin_account))
+    detection.detect(berlin_account, now=NOW, specs={})
+    rec = schedules(berlin_account).get()
+    alice.is_staff = alice.is_superuser = True
+    alice.save()
+    client.force_login(alice)
+
+    page = client.get(reverse("admin:findings_recommendation_change", args=[rec.pk]))
+
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert 'class="sl-heat-map"' in body
+    assert body.count("sl-busy") >= 5 * 11  # eleven busy office hours a weekday, outlined
+    assert "css/admin-pages.css" in body
