@@ -7,7 +7,9 @@ InstanceAction log exactly once:
 
 1. Who: an operator or admin of the instance's organisation. Superusers count as admins, as
    everywhere else (Organization.role_of): they run the installation and already see every
-   organisation. The auto-stop policy acts without a user, only on accounts that opted in.
+   organisation. The auto-stop policy acts without a user, only on accounts that opted in;
+   an instance schedule (actions/schedules.py) acts without a user on the instances its
+   organisation attached to it.
 2. Fresh facts: one DescribeInstances, so the checks below use AWS's tags and state, not the
    last inventory's (someone may have tagged the instance a minute ago).
 3. Protected tag, Auto Scaling membership (stop only): refused, with the reason.
