@@ -253,6 +253,19 @@ class TestNotice:
             schedules.run(attached_at + timedelta(hours=hours))
         assert len(mailoutbox) == 1
 
+    def test_a_failed_e_mail_is_not_a_notice(self, ec2, acme_account, office, settings):
+        settings.EMAIL_BACKEND = "tests.actions.test_autostop.BrokenMail"
+        instance = synced(acme_account, launch(ec2, "new-box"))
+        row = attach(office, instance, noticed=False)
+
+        report = schedules.run(TUESDAY_END - timedelta(days=1))
+        schedules.run(TUESDAY_END)
+
+        assert "notice e-mail failed (relay unavailable)" in report.notes[0]
+        row.refresh_from_db()
+        assert row.notice_sent_at is None
+        assert state_in_aws(ec2, instance.instance_id) == "running"
+
     def test_nobody_to_tell_means_no_stop(self, ec2, acme_account, acme, mailoutbox):
         lonely = Schedule.objects.create(
             organization=acme, name="lonely", time_zone="UTC", periods=OFFICE
@@ -308,3 +321,16 @@ def test_fourteen_days_every_five_minutes(ec2, acme_account, office):
         ).count()
         == 2
     )
+
+
+@pytest.mark.django_db
+def test_the_task_reports_what_it_did(box, ec2, monkeypatch):
+    from django.utils import timezone
+
+    from actions import tasks
+
+    monkeypatch.setattr(timezone, "now", lambda: TUESDAY_END)
+    assert (
+        tasks.run_schedules() == "schedules: 0 started, 1 stopped, 0 skipped, 0 failed, 0 notice(s)"
+    )
+    assert state_in_aws(ec2, box.instance_id) == "stopped"
