@@ -7,7 +7,9 @@ InstanceAction log exactly once:
 
 1. Who: an operator or admin of the instance's organisation. Superusers count as admins, as
    everywhere else (Organization.role_of): they run the installation and already see every
-   organisation. The auto-stop policy acts without a user, only on accounts that opted in.
+   organisation. The auto-stop policy acts without a user, only on accounts that opted in;
+   an instance schedule (actions/schedules.py) acts without a user on the instances its
+   organisation attached to it.
 2. Fresh facts: one DescribeInstances, so the checks below use AWS's tags and state, not the
    last inventory's (someone may have tagged the instance a minute ago).
 3. Protected tag, Auto Scaling membership (stop only): refused, with the reason.
@@ -95,14 +97,16 @@ def stop_instance(
     note: str = "",
     auto: bool = False,
     dry_run: bool = False,
+    schedule: str = "",
 ) -> ActionResult:
     """Stop INSTANCE for ACTOR (a user) or, with auto=True, for the auto-stop policy.
 
     REASON is the recommendation that prompted it (kept in the log and marked applied on
     success; without one, the instance's open idle recommendation is the reason); DRY_RUN
-    does every check but sends neither StopInstances nor its DryRun.
+    does every check but sends neither StopInstances nor its DryRun. SCHEDULE (a schedule's
+    name) acts for that instance schedule (actions/schedules.py), without a user.
     """
-    return _perform(Action.STOP, instance, actor, reason, note, auto, dry_run)
+    return _perform(Action.STOP, instance, actor, reason, note, auto, dry_run, schedule)
 
 
 def start_instance(
@@ -112,9 +116,11 @@ def start_instance(
     reason: Recommendation | None = None,
     note: str = "",
     dry_run: bool = False,
+    schedule: str = "",
 ) -> ActionResult:
-    """Start INSTANCE for ACTOR; nothing starts instances automatically."""
-    return _perform(Action.START, instance, actor, reason, note, False, dry_run)
+    """Start INSTANCE for ACTOR, or for the instance schedule named SCHEDULE (the only thing
+    that starts instances automatically)."""
+    return _perform(Action.START, instance, actor, reason, note, False, dry_run, schedule)
 
 
 # The findings each action fixes: a stop applies the instance's idle recommendation. (A start
@@ -143,9 +149,15 @@ def _finding_resolved(action, instance) -> Recommendation | None:
     )
 
 
-def _perform(action, instance, actor, reason, note, auto, dry_run) -> ActionResult:
-    if reason is None:
+def _perform(action, instance, actor, reason, note, auto, dry_run, schedule="") -> ActionResult:
+    if reason is None and not schedule:
+        # A schedule's nightly stop is no fix of an idle finding: the instance runs again at
+        # the next period, so it realises no saving of the recommendation's.
         reason = _finding_resolved(action, instance)
+    if schedule:
+        label = f"{InstanceAction.SCHEDULE_ACTOR} {schedule}"[:150]
+    else:
+        label = InstanceAction.AUTO_STOP_ACTOR if auto else _label(actor)
     record = InstanceAction(
         organization_id=instance.account.organization_id,
         account_id=instance.account_id,
@@ -154,14 +166,14 @@ def _perform(action, instance, actor, reason, note, auto, dry_run) -> ActionResu
         region=instance.region,
         action=action,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
-        actor_label=InstanceAction.AUTO_STOP_ACTOR if auto else _label(actor),
+        actor_label=label,
         recommendation=reason,
         reason=(note or (reason.summary if reason else ""))[:300],
         requested_at=timezone.now(),
         state_before=instance.state,
     )
     try:
-        outcome = _steps(action, instance, actor, reason, auto, dry_run, record)
+        outcome = _steps(action, instance, actor, reason, auto, dry_run, record, schedule)
     except Outcome as early:
         outcome = early
     except Exception as exc:
@@ -171,8 +183,10 @@ def _perform(action, instance, actor, reason, note, auto, dry_run) -> ActionResu
     return _finish(record, outcome, instance)
 
 
-def _steps(action, instance, actor, reason, auto, dry_run, record) -> Outcome:
-    _check_actor(instance, actor, auto)
+def _steps(action, instance, actor, reason, auto, dry_run, record, schedule) -> Outcome:
+    if not schedule:
+        # A schedule was set up by the organisation for these instances: that is its opt-in.
+        _check_actor(instance, actor, auto)
     _check_reason(instance, reason)
     ec2 = _client(instance)
     raw = _describe(ec2, instance, action)

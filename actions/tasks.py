@@ -15,3 +15,10 @@ def run_auto_stop_all() -> int:
         "account_id", flat=True
     )
     return fan_out("actions.tasks.run_auto_stop", "auto-stop", pks)
+
+
+def run_schedules() -> str:
+    """The instance schedules' boundaries due now (every few minutes)."""
+    from actions import schedules
+
+    return schedules.run().summary()

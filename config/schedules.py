@@ -49,6 +49,9 @@ def _declared() -> list[ScheduleSpec]:
         ScheduleSpec(
             "auto-stop", "actions.tasks.run_auto_stop_all", settings.AUTO_STOP_INTERVAL_MINUTES
         ),
+        ScheduleSpec(
+            "instance-schedules", "actions.tasks.run_schedules", settings.SCHEDULE_INTERVAL_MINUTES
+        ),
     ]
 
 

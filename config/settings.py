@@ -295,6 +295,10 @@ DETECTION_INTERVAL_MINUTES = _read("DETECTION_INTERVAL_MINUTES", env.int, 1440)
 BUDGET_INTERVAL_MINUTES = _read("BUDGET_INTERVAL_MINUTES", env.int, 60)
 ALERT_INTERVAL_MINUTES = _read("ALERT_INTERVAL_MINUTES", env.int, 15)
 AUTO_STOP_INTERVAL_MINUTES = _read("AUTO_STOP_INTERVAL_MINUTES", env.int, 60)
+SCHEDULE_INTERVAL_MINUTES = _read("SCHEDULE_INTERVAL_MINUTES", env.int, 5)
+# Instance schedules e-mail the schedule's owner and the operators at least this many hours
+# before an instance's first scheduled stop (actions/schedules.py).
+SCHEDULE_NOTICE_HOURS = _read("SCHEDULE_NOTICE_HOURS", env.int, 12)
 # Cost Explorer updates coverage and utilization once a day; each sync costs ~4+ requests.
 COMMITMENT_SYNC_INTERVAL_MINUTES = _read("COMMITMENT_SYNC_INTERVAL_MINUTES", env.int, 1440)
 # Commitment alerts (alerts/commitments.py): days before an expiry that each raise one alert,

@@ -1,3 +1,3 @@
-"""The actions' admin pages, and Stop/Start on the Instances and Recommendations pages."""
+"""The actions' admin pages (log, schedules); Stop/Start on the Instances and Recommendations."""
 
-from actions.admin import instances, log  # noqa: F401
+from actions.admin import instances, log, schedules  # noqa: F401

@@ -9,7 +9,15 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from accounts.models import CloudAccount, Membership, Organization, Profile
-from actions.models import AutoStopNotice, AutoStopPolicy, InstanceAction
+from actions.models import (
+    AutoStopNotice,
+    AutoStopPolicy,
+    InstanceAction,
+    Schedule,
+    ScheduledInstance,
+    ScheduleEvent,
+    ScheduleOverride,
+)
 from alerts.models import AlertEvent, AlertKind, Budget
 from allocation.models import (
     AllocationRollup,
@@ -261,6 +269,7 @@ def _inventory(account, i, today):
         stop_after=timezone.now() + timedelta(hours=5),
         action=action,
     )
+    _schedule(account, instance, i, action)
     SyncRun.objects.create(
         account=account,
         status=SyncRun.Status.SUCCEEDED,
@@ -268,6 +277,27 @@ def _inventory(account, i, today):
         window_start=today - timedelta(days=3),
         window_end=today,
         requests_made=3,
+    )
+
+
+def _schedule(account, instance, i, action):
+    """A schedule per instance, the instance attached, an override and an executed stop."""
+    schedule = Schedule.objects.create(
+        organization=account.organization,
+        name=f"office-{i}",
+        time_zone="Europe/Berlin",
+        periods=[{"days": [0, 1, 2, 3, 4], "start": "08:00", "end": "18:00"}],
+        holidays=["2026-12-25"],
+    )
+    ScheduledInstance.objects.create(schedule=schedule, instance=instance)
+    ScheduleOverride.objects.create(instance=instance, until=timezone.now() + timedelta(hours=i))
+    ScheduleEvent.objects.create(
+        instance=instance,
+        schedule=schedule,
+        action="stop",
+        occurrence=timezone.now() - timedelta(days=i),
+        status=ScheduleEvent.Status.SUCCEEDED,
+        instance_action=action,
     )
 
 

@@ -16,7 +16,15 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import CloudAccount
-from actions.models import AutoStopNotice, AutoStopPolicy, InstanceAction
+from actions.models import (
+    AutoStopNotice,
+    AutoStopPolicy,
+    InstanceAction,
+    Schedule,
+    ScheduledInstance,
+    ScheduleEvent,
+    ScheduleOverride,
+)
 from alerts.models import AlertEvent, AlertKind, Budget, BudgetThreshold, Cooldown, CostSpike
 from allocation.models import (
     AllocationRollup,
@@ -358,6 +366,31 @@ def _seed(org, operator, today, *, tag, first_pk, figures, account_id, billed_ac
         recipients=[operator.email],
         outcome=f"{tag}-outcome",
         action=action,
+    )
+    schedule = Schedule.objects.create(
+        pk=next(pk),
+        organization=org,
+        name=f"{tag}-schedule",
+        time_zone="Europe/Berlin",
+        periods=[{"days": [0, 1, 2, 3, 4], "start": "08:00", "end": "18:00"}],
+        holidays=["2026-12-25"],
+        owner=operator,
+    )
+    ScheduledInstance.objects.create(
+        pk=next(pk), schedule=schedule, instance=instances[0], notice_sent_at=now
+    )
+    ScheduleOverride.objects.create(
+        pk=next(pk), instance=instances[1], until=now + timedelta(hours=3), created_by=operator
+    )
+    ScheduleEvent.objects.create(
+        pk=next(pk),
+        instance=instances[0],
+        schedule=schedule,
+        action="stop",
+        occurrence=now - timedelta(hours=2),
+        status=ScheduleEvent.Status.FAILED,
+        message=f"{tag}-schedule-event-message",
+        instance_action=action,
     )
     LogEntry.objects.create(
         user=operator,
