@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import CloudAccountViewSet
 from actions.api import InstanceActionViewSet, InstanceViewSet
+from actions.schedules_api import ScheduleEventViewSet, ScheduleViewSet
 from alerts.api import AlertEventViewSet, BudgetViewSet
 from allocation.api import CostViewSet, DimensionViewSet
 from commitments.api import CommitmentViewSet
@@ -23,6 +24,8 @@ router.register("recommendations", RecommendationViewSet, basename="recommendati
 router.register("budgets", BudgetViewSet, basename="budget")
 router.register("alerts", AlertEventViewSet, basename="alert")
 router.register("actions", InstanceActionViewSet, basename="action")
+router.register("schedules", ScheduleViewSet, basename="schedule")
+router.register("schedule-events", ScheduleEventViewSet, basename="schedule-event")
 
 urlpatterns = [
     path("v1/", include(router.urls)),

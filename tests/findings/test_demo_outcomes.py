@@ -110,3 +110,41 @@ def test_the_demo_evidence_shows_the_seeded_network_traffic(pipeline):
     assert " 0.0 MB/day" not in stop.summary
     shown = stop.evidence["max_daily_network_mb"]
     assert f"at most {shown} MB/day of network over 14 days" in stop.summary
+
+
+def test_the_business_hours_server_runs_on_its_proposed_schedule(pipeline, django_user_model):
+    """Applying the demo's schedule recommendation, then three simulated days of the every-few-
+    minutes run: the stops and starts land in the action log at the schedule's boundaries."""
+    from datetime import UTC, datetime, timedelta
+
+    from accounts.models import Membership, Organization
+    from actions import schedule_attach, schedules
+    from actions.models import InstanceAction, ScheduleEvent
+
+    box = pipeline["instances"]["business-hours"]
+    (rec,) = [
+        r
+        for r in pipeline["recommendations"]
+        if r.resource_id == box.instance_id and r.kind == Recommendation.Kind.SCHEDULE
+    ]
+    operator = django_user_model.objects.create_user("ops", email="ops@demo.example")
+    organization = Organization.objects.get(slug=demo.DEMO_ORG_SLUG)
+    Membership.objects.create(user=operator, organization=organization, role="operator")
+    schedule = schedule_attach.apply_recommendation(rec, operator).schedule
+
+    # A simulated Monday 05:00 UTC to Thursday 05:00, every 15 minutes.
+    start = datetime(2030, 1, 7, 5, tzinfo=UTC)
+    for tick in range(3 * 24 * 4):
+        schedules.run(now=start + timedelta(minutes=15 * tick))
+
+    log = InstanceAction.objects.filter(aws_instance_id=box.instance_id).order_by("pk")
+    done = [(a.action, a.result) for a in log]
+    assert ("stop", InstanceAction.Result.SUCCEEDED) in done
+    assert ("start", InstanceAction.Result.SUCCEEDED) in done
+    assert all(a.actor_label == f"schedule {schedule.name}" for a in log)
+    # Each stop and start at its boundary, once: never inside the running hours.
+    for event in ScheduleEvent.objects.filter(instance=box).exclude(status="skipped"):
+        running = schedules.running_at(schedule, event.occurrence + timedelta(minutes=1))
+        assert running == (event.action == "start"), (event.action, event.occurrence)
+    stops = ScheduleEvent.objects.filter(instance=box, action="stop", status="succeeded")
+    assert stops.count() == len(set(stops.values_list("occurrence", flat=True))) >= 2

@@ -74,7 +74,8 @@ class HourlyUsage:
         keep = pc.is_valid(bucket)
         if not pc.any(keep).as_py():
             return
-        rows = rows.filter(keep)
+        wanted = [name for name in KEY if name != "bucket"] + ["list_text", "effective"]
+        rows = rows.select(wanted).filter(keep)
         listed = optional_amount(rows["list_text"])
         part = pa.table(
             {

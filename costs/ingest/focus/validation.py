@@ -257,13 +257,19 @@ def _hour_of_day(values: pa.Array) -> list[pa.Array]:
     return [pc.cast(pc.if_else(has_hour, hours, "0"), pa.int8())]
 
 
+# An optional amount is used only in plain notation within the store's range (14 integer
+# digits); anything else counts as missing. Cheaper than the required amounts' checks, which
+# run on every row while this runs on the few commitment-relevant ones.
+PLAIN_AMOUNT_RE = r"^[+-]?\d{1,14}(\.\d*)?$"
+
+
 def optional_amount(column: pa.Array) -> pa.Array:
-    """An optional amount column as decimals, null where a required one would be rejected."""
-    bad = None
-    for _, _, mask in _amount_checks({"amount": column}, "amount"):
-        bad = mask if bad is None else pc.or_(bad, mask)
-    usable = pc.invert(pc.fill_null(bad, True))
-    return pc.if_else(usable, _decimal(pc.if_else(usable, column, "0")), None)
+    """An optional amount column as decimals (12 places, beyond them dropped), null where it
+    is missing or not a plain decimal number in range."""
+    usable = _matches(column, PLAIN_AMOUNT_RE)
+    cut = pc.replace_substring_regex(column, BEYOND_12_PLACES, r"\1")
+    parsed = pc.cast(pc.if_else(usable, cut, "0"), AMOUNT_TYPE, safe=False)
+    return pc.if_else(usable, parsed, pa.scalar(None, AMOUNT_TYPE))
 
 
 def _store_fields(columns, dates, tags: TagNumbers) -> pa.Table:
