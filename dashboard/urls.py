@@ -1,10 +1,11 @@
 from django.urls import path
 
-from dashboard import budgets, profile, views
+from dashboard import budgets, profile, schedules, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("instances/", views.instance_list, name="instance-list"),
+    path("instances/<int:pk>/schedule/", schedules.instance_schedule, name="instance-schedule"),
     path("instances/<int:pk>/<str:action>/", views.instance_action, name="instance-action"),
     path("recommendations/", views.recommendation_list, name="recommendation-list"),
     path("recommendations/<int:pk>/", views.recommendation_detail, name="recommendation-detail"),

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import CloudAccount
 from actions import stop_start
-from actions.models import InstanceAction
+from actions.models import InstanceAction, Schedule
 from config.admin_display import evidence_table
 from costs.models import SyncRun
 from dashboard import allocation_card, commitments_card, overview
@@ -142,11 +142,17 @@ def instance_list(request):
     instances = (
         Instance.objects.for_user(request.user)
         .present()
-        .select_related("account__organization")
+        .select_related("account__organization", "schedule_attachment__schedule")
         .prefetch_related(_idle_recommendations())
         .order_by("account__name", "name", "instance_id")
     )
     instances = _annotate_for_buttons(request.user, instances)
+    choices = list(Schedule.objects.for_user(request.user).order_by("name"))
+    for instance in instances:
+        instance.attached = getattr(instance, "schedule_attachment", None)
+        instance.schedule_choices = [
+            s for s in choices if s.organization_id == instance.account.organization_id
+        ]
     context = {"instances": instances, "can_act": any(i.can_act for i in instances)}
     return render(request, "dashboard/instances.html", context)
 
