@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from actions import schedule_attach, schedules
 from actions.models import Schedule, ScheduledInstance
+from findings.models import Recommendation
 from fleet.models import Instance
 
 
@@ -79,3 +80,28 @@ def instance_schedule(request, pk: int):
     except ValidationError as exc:
         messages.error(request, _error_text(exc))
     return redirect("instance-list")
+
+
+@login_required
+@require_POST
+def apply_schedule(request, pk: int):
+    """Run the schedule a schedule recommendation proposes (actions/schedule_attach.py)."""
+    rec = get_object_or_404(
+        Recommendation.objects.for_user(request.user).select_related(
+            "account__organization", "instance__account__organization"
+        ),
+        pk=pk,
+    )
+    try:
+        row = schedule_attach.apply_recommendation(rec, request.user)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(
+            request,
+            f"{row.instance} now follows the schedule {row.schedule.name}; the operators are "
+            "told before its first stop.",
+        )
+    return redirect("recommendation-detail", pk=pk)

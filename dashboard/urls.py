@@ -9,6 +9,11 @@ urlpatterns = [
     path("instances/<int:pk>/<str:action>/", views.instance_action, name="instance-action"),
     path("recommendations/", views.recommendation_list, name="recommendation-list"),
     path("recommendations/<int:pk>/", views.recommendation_detail, name="recommendation-detail"),
+    path(
+        "recommendations/<int:pk>/apply-schedule/",
+        schedules.apply_schedule,
+        name="recommendation-apply-schedule",
+    ),
     path("monitoring/", views.monitoring, name="monitoring"),
     path("budgets/", budgets.budget_list, name="budget-list"),
     path("budgets/<int:pk>/", budgets.budget_detail, name="budget-detail"),

@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.models import CloudAccount
 from actions import stop_start
 from actions.models import InstanceAction, Schedule
-from config.admin_display import evidence_table
+from config.admin_display import evidence_table, heat_map
 from costs.models import SyncRun
 from dashboard import allocation_card, commitments_card, overview
 from findings.idle import Verdict
@@ -41,9 +41,11 @@ def _open_recommendations(user):
 
 
 def _with_instances(user, recommendations) -> list:
-    """Attach `.instance` to idle-instance recommendations, in one query, for Stop buttons."""
+    """Attach `.instance` to idle-instance and schedule recommendations, in one query, for
+    their buttons (Stop, Run this schedule)."""
     recommendations = list(recommendations)
-    ids = [r.resource_id for r in recommendations if r.kind == Recommendation.Kind.IDLE_INSTANCE]
+    with_buttons = (Recommendation.Kind.IDLE_INSTANCE, Recommendation.Kind.SCHEDULE)
+    ids = [r.resource_id for r in recommendations if r.kind in with_buttons]
     found = (
         Instance.objects.for_user(user)
         .present()
@@ -83,7 +85,10 @@ def recommendation_detail(request, pk: int):
         Recommendation.objects.for_user(request.user).select_related("account"), pk=pk
     )
     (rec,) = _with_instances(request.user, [rec])
-    context = {"rec": rec, "evidence": evidence_table(rec.evidence)}
+    evidence, heat = dict(rec.evidence or {}), None
+    if rec.kind == Recommendation.Kind.SCHEDULE and isinstance(evidence.get("heat_map"), dict):
+        heat = heat_map(evidence.pop("heat_map"), evidence.get("time_zone", "UTC"))
+    context = {"rec": rec, "evidence": evidence_table(evidence), "heat_map": heat}
     return render(request, "dashboard/recommendation_detail.html", context)
 
 

@@ -92,3 +92,54 @@ def test_another_organisations_instance_or_schedule_is_out_of_reach(
     client.force_login(alice)
     post(client, box, do="attach", schedule=theirs.pk)
     assert not ScheduledInstance.objects.exists()
+
+
+def schedule_rec(account, box):
+    from findings.models import Recommendation
+
+    return Recommendation.objects.create(
+        account=account,
+        kind=Recommendation.Kind.SCHEDULE,
+        resource_id=box.instance_id,
+        region=box.region,
+        instance=box,
+        summary="works office hours",
+        action="run it on a schedule",
+        monthly_saving=40,
+        saving_basis="price_table",
+        evidence={
+            "schedule": "Mon\u2013Fri 07:30\u201319:30 UTC",
+            "time_zone": "UTC",
+            "periods": OFFICE,
+            "heat_map": {"max_cpu": [[50.0] * 24] * 7, "busy_hours": [[1] * 24] * 7},
+        },
+    )
+
+
+def test_a_schedule_recommendation_is_run_from_its_page_never_stopped(
+    client, alice, acme_account, box
+):
+    rec = schedule_rec(acme_account, box)
+    client.force_login(alice)
+
+    listed = client.get(reverse("recommendation-list")).content.decode()
+    assert f"Stop {box.instance_id}" not in listed  # stopping it in working hours is no fix
+    page = client.get(reverse("recommendation-detail", args=[rec.pk])).content.decode()
+    assert "Run this schedule" in page and 'class="sl-heat-map"' in page
+    assert f"Stop {box.instance_id}" not in page
+
+    done = client.post(reverse("recommendation-apply-schedule", args=[rec.pk]), follow=True)
+
+    assert "now follows the schedule" in done.content.decode()
+    assert ScheduledInstance.objects.get(instance=box).schedule.periods == OFFICE
+    again = client.post(reverse("recommendation-apply-schedule", args=[rec.pk]), follow=True)
+    assert '<li class="error">' in again.content.decode()
+
+
+def test_a_viewer_cannot_run_it(client, bob, acme_account, box):
+    rec = schedule_rec(acme_account, box)
+    client.force_login(bob)
+
+    client.post(reverse("recommendation-apply-schedule", args=[rec.pk]))
+
+    assert not ScheduledInstance.objects.exists()
