@@ -513,6 +513,10 @@ class ScheduleEvent(models.Model):
     action = models.CharField(max_length=5, choices=Action.choices)
     occurrence = models.DateTimeField(help_text="The period boundary (UTC) this executes.")
     status = models.CharField(max_length=9, choices=Status.choices, default=Status.CLAIMED)
+    attempts = models.PositiveSmallIntegerField(
+        default=1,
+        help_text="A failed stop or start is tried again while it is due, 3 times in all.",
+    )
     message = models.TextField(blank=True)
     instance_action = models.ForeignKey(
         InstanceAction,

@@ -55,6 +55,9 @@ logger = logging.getLogger(__name__)
 
 TAG_KEYS = ("spendlens:schedule", "Schedule")  # ours first; AWS Instance Scheduler's, to migrate
 STOP_LOOKBACK = timedelta(hours=24)
+# A boundary whose stop or start AWS failed (throttled, timed out, the instance between states)
+# is tried again by the next runs, this many times in all, while it is still due.
+MAX_ATTEMPTS = 3
 SEARCH_DAYS = 8  # a weekly schedule's last period end is at most a week back
 Action, Status = ScheduleEvent.Action, ScheduleEvent.Status
 Result = InstanceAction.Result
@@ -291,14 +294,15 @@ def _run_organization(organization, rows, now, dry_run, report) -> None:
             if dry_run:
                 report.would.append(f"wait for the notice period to stop {row.instance}")
             continue  # the stop waits for its notice period
-        if ScheduleEvent.objects.filter(
+        earlier = ScheduleEvent.objects.filter(
             instance=row.instance, action=action, occurrence=occurrence
-        ).exists():
+        ).first()
+        if earlier is not None and not _retryable(earlier):
             continue
         if dry_run:
             report.would.append(f"{action} {row.instance} ({schedule.name})")
             continue
-        event = _claim(row, action, occurrence, now)
+        event = _claim(row, action, occurrence, now) if earlier is None else _reclaim(earlier)
         if event is not None:
             report.events.append(_execute(event, row.instance, schedule, detection))
 
@@ -332,6 +336,21 @@ def _claim(row, action, occurrence, now) -> ScheduleEvent | None:
             )
     except IntegrityError:
         return None  # another worker claimed this boundary: it acts, we do not
+
+
+def _retryable(event: ScheduleEvent) -> bool:
+    return event.status == Status.FAILED and event.attempts < MAX_ATTEMPTS
+
+
+def _reclaim(event: ScheduleEvent) -> ScheduleEvent | None:
+    """Claim a failed boundary again: of two workers, the one whose update matches acts."""
+    claimed = ScheduleEvent.objects.filter(
+        pk=event.pk, status=Status.FAILED, attempts=event.attempts
+    ).update(status=Status.CLAIMED, attempts=event.attempts + 1, finished_at=None)
+    if not claimed:
+        return None
+    event.refresh_from_db()
+    return event
 
 
 def never_touched(instance, detection) -> str:

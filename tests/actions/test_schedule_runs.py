@@ -89,6 +89,32 @@ class TestRun:
         assert [(e.action, e.status) for e in report.events] == [("start", Status.SUCCEEDED)]
         assert state_in_aws(ec2, box.instance_id) == "running"
 
+    def test_a_failed_stop_is_tried_again_while_it_is_due(self, box, ec2, aws_faults):
+        # The DryRun passes, the real stop fails once (AWS's answer for an instance between
+        # states); the next run, five minutes on, stops it.
+        aws_faults.fail("StopInstances", "IncorrectInstanceState", "pending", skip=1)
+
+        first = schedules.run(TUESDAY_END)
+        assert [(e.action, e.status) for e in first.events] == [("stop", Status.FAILED)]
+        assert state_in_aws(ec2, box.instance_id) == "running"
+
+        second = schedules.run(TUESDAY_END + FIVE)
+        assert [(e.status, e.attempts) for e in second.events] == [(Status.SUCCEEDED, 2)]
+        assert state_in_aws(ec2, box.instance_id) == "stopped"
+        assert ScheduleEvent.objects.count() == 1  # one boundary, one row: its attempts
+
+    def test_a_stop_that_keeps_failing_is_given_up_after_three_attempts(self, box, ec2, aws_faults):
+        for _ in range(3):
+            aws_faults.fail("StopInstances", "IncorrectInstanceState", "pending", skip=1)
+
+        for n in range(5):
+            schedules.run(TUESDAY_END + n * FIVE)
+
+        event = ScheduleEvent.objects.get()
+        assert (event.status, event.attempts) == (Status.FAILED, 3)
+        assert aws_faults.calls["StopInstances"] == 6  # three DryRuns, three real calls
+        assert actions_of(box, "stop").count() == 3  # each attempt in the action log
+
     def test_a_missed_start_is_caught_up_inside_the_period(self, box, ec2):
         stop_in_aws(ec2, box)
 
@@ -290,7 +316,10 @@ def test_fourteen_days_every_five_minutes(ec2, acme_account, office):
     first_start = datetime(2026, 3, 23, 7, tzinfo=UTC)  # launched running before it
     missed_starts = stops_inside = missed_stops = 0
     while moment < end:
+        # Two workers on every tick, the second a few seconds behind the first: whatever the
+        # first did, the second finds claimed (the PostgreSQL race test runs them at once).
         schedules.run(moment)
+        schedules.run(moment + timedelta(seconds=20))
         running = schedules.running_at(office, moment)
         for instance in boxes:
             instance.refresh_from_db(fields=["state"])
