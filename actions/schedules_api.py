@@ -13,7 +13,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from accounts.api import require_operator
-from accounts.models import Organization
+from accounts.models import Organization, Role
 from actions import schedule_attach, schedules
 from actions.models import Schedule, ScheduledInstance, ScheduleEvent
 from config.api import SlugRelatedField
@@ -120,6 +120,15 @@ class ScheduleViewSet(viewsets.ModelViewSet):
         require_operator(instance.organization, self.request.user)
         instance.delete()
 
+    def _require_operator_somewhere(self) -> None:
+        """Before reading a body: a caller who operates no organisation may change nothing
+        (a viewer gets a 403 whatever it sends, not a 400 about the body)."""
+        user = self.request.user
+        if not any(
+            o.user_has_role(user, Role.OPERATOR) for o in Organization.objects.for_user(user)
+        ):
+            raise PermissionDenied("Only an operator or admin of the organisation can do that.")
+
     def _instance(self, instance_id: str) -> Instance:
         found = Instance.objects.for_user(self.request.user).filter(instance_id=instance_id)
         instance = found.select_related("account__organization").first()
@@ -148,6 +157,7 @@ class ScheduleViewSet(viewsets.ModelViewSet):
     def attach(self, request, pk=None, format=None):
         """The instance follows this schedule (instead of any other)."""
         schedule = self.get_object()
+        require_operator(schedule.organization, request.user)
         body = InstanceBody(data=request.data)
         body.is_valid(raise_exception=True)
         instance = self._instance(body.validated_data["instance"])
@@ -158,6 +168,7 @@ class ScheduleViewSet(viewsets.ModelViewSet):
     @action(detail=False, methods=["post"])
     def detach(self, request, format=None):
         """The instance follows no schedule by hand any more (a schedule tag still applies)."""
+        self._require_operator_somewhere()
         body = InstanceBody(data=request.data)
         body.is_valid(raise_exception=True)
         instance = self._instance(body.validated_data["instance"])
@@ -168,6 +179,7 @@ class ScheduleViewSet(viewsets.ModelViewSet):
     @action(detail=False, methods=["post"], url_path="keep-running")
     def keep_running(self, request, format=None):
         """No scheduled stop of the instance before `until`."""
+        self._require_operator_somewhere()
         body = KeepRunningBody(data=request.data)
         body.is_valid(raise_exception=True)
         instance = self._instance(body.validated_data["instance"])
@@ -179,6 +191,7 @@ class ScheduleViewSet(viewsets.ModelViewSet):
     @action(detail=False, methods=["post"], url_path="apply-recommendation")
     def apply_recommendation(self, request, format=None):
         """Run the schedule a schedule recommendation proposes for its instance."""
+        self._require_operator_somewhere()
         body = RecommendationBody(data=request.data)
         body.is_valid(raise_exception=True)
         rec = (
