@@ -60,9 +60,15 @@ def _group(table: pa.Table) -> pa.Table:
 
 
 class HourlyUsage:
-    """Hourly sums per sub-account and bucket of the rows added so far, merged as they grow."""
+    """Hourly sums per sub-account and bucket of the rows added so far, merged as they grow.
 
-    def __init__(self):
+    Only the connected accounts' (ACCOUNTS: AWS account ID -> CloudAccount pk): the figures
+    built from these hours (coverage, utilization, what to buy) are per connected account, and
+    a sub-account connected later gets them from the next import of the period.
+    """
+
+    def __init__(self, accounts: dict[str, int]):
+        self._accounts = pa.array(list(accounts), pa.string())
         self._merged: pa.Table | None = None
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
@@ -71,7 +77,8 @@ class HourlyUsage:
         if not rows.num_rows:
             return
         bucket = buckets(rows)
-        keep = pc.is_valid(bucket)
+        connected = pc.fill_null(pc.is_in(rows["sub_account_id"], self._accounts), False)
+        keep = pc.and_(pc.is_valid(bucket), connected)
         if not pc.any(keep).as_py():
             return
         wanted = [name for name in KEY if name != "bucket"] + ["list_text", "effective"]
@@ -100,6 +107,7 @@ class HourlyUsage:
         self._pending, self._pending_rows = [], 0
 
     def rows(self, billing_import, accounts: dict[str, int]) -> pa.Table:
+        # ACCOUNTS: the same mapping the usage was gathered for.
         """CommitmentUsageHour rows, named after the model's fields."""
         self._merge()
         groups = self._merged

@@ -33,9 +33,9 @@ def _connected_accounts(organization: Organization) -> dict[str, int]:
 
 
 def _read(
-    source: Source, tally: Tally, tags: TagNumbers, account_id: str | None, progress
+    source: Source, tally: Tally, tags: TagNumbers, account_id: str | None, progress, accounts
 ) -> tuple[DailyTotals, HourlyUsage]:
-    totals, usage = DailyTotals(), HourlyUsage()
+    totals, usage = DailyTotals(), HourlyUsage(accounts)
     for chunk in source.chunks():
         first_row = tally.rows_read + 1
         tally.rows_read += chunk.num_rows
@@ -81,10 +81,10 @@ def _run(billing_import: BillingImport, tally: Tally, account_id, progress) -> N
     with open_source(billing_import.uri) as source:
         billing_import.file_format = source.file_format
         check_columns(source.columns)
-        totals, usage = _read(source, tally, tags, account_id, progress)
+        accounts = _connected_accounts(billing_import.organization)
+        totals, usage = _read(source, tally, tags, account_id, progress, accounts)
     groups = totals.groups()
     organization = billing_import.organization
-    accounts = _connected_accounts(organization)
     if groups is None:
         records = pa.table({})
     else:
