@@ -74,7 +74,7 @@ class HourlyUsage:
         self._pending_rows = 0
 
     def add(self, rows: pa.Table) -> None:
-        if not rows.num_rows:
+        if not rows.num_rows or not len(self._accounts):
             return
         bucket = buckets(rows)
         connected = pc.fill_null(pc.is_in(rows["sub_account_id"], self._accounts), False)

@@ -14,6 +14,7 @@ from accounts.models import CloudAccount, Organization
 from costs.models import BillingImport
 
 from .aggregate import DailyTotals, TagNumbers, cost_records
+from .columns import COLUMNS, COMMITMENT_COLUMNS
 from .commitment_usage import HourlyUsage
 from .errors import ImportFailed, storable
 from .source import Source, as_strings, open_source
@@ -78,10 +79,13 @@ def import_billing(
 
 def _run(billing_import: BillingImport, tally: Tally, account_id, progress) -> None:
     tags = TagNumbers()
-    with open_source(billing_import.uri) as source:
+    accounts = _connected_accounts(billing_import.organization)
+    # Commitment usage is kept for connected accounts only: without any, its columns are not
+    # even parsed.
+    wanted = COLUMNS if accounts else tuple(c for c in COLUMNS if c not in COMMITMENT_COLUMNS)
+    with open_source(billing_import.uri, wanted) as source:
         billing_import.file_format = source.file_format
         check_columns(source.columns)
-        accounts = _connected_accounts(billing_import.organization)
         totals, usage = _read(source, tally, tags, account_id, progress, accounts)
     groups = totals.groups()
     organization = billing_import.organization

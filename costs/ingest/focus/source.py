@@ -146,20 +146,21 @@ def _size(stream) -> int | None:
 
 
 @contextmanager
-def open_source(uri: str) -> Iterator[Source]:
-    """Open URI, sniff its format from its first bytes and describe it as a Source."""
+def open_source(uri: str, wanted: tuple[str, ...] = COLUMNS) -> Iterator[Source]:
+    """Open URI, sniff its format from its first bytes and describe it as a Source whose
+    chunks hold the WANTED columns the file has (as_strings() adds the others, empty)."""
     with ExitStack() as stack:
         raw, size, path = _open_raw(uri, stack)
         head = _read_head(raw)
         if head.startswith(b"PAR1"):
-            yield _parquet_source(uri, head, raw, path, stack)
+            yield _parquet_source(uri, head, raw, path, stack, wanted)
         elif head.startswith(b"PK\x03\x04"):
             raise ImportFailed("zip archives are not supported: import the CSV inside it")
         else:
-            yield _csv_source(uri, head, raw, size)
+            yield _csv_source(uri, head, raw, size, wanted)
 
 
-def _csv_source(uri: str, head: bytes, raw: BinaryIO, size: int | None) -> Source:
+def _csv_source(uri: str, head: bytes, raw: BinaryIO, size: int | None, wanted) -> Source:
     replay = _Replay(head, raw)
     stream = pa.PythonFile(replay, mode="r")
     file_format = "csv"
@@ -174,7 +175,7 @@ def _csv_source(uri: str, head: bytes, raw: BinaryIO, size: int | None) -> Sourc
     else:
         text_head = head
     columns = _header(text_head)
-    present = [c for c in COLUMNS if c in columns]
+    present = [c for c in wanted if c in columns]
     invalid_rows: list[pa_csv.InvalidRow] = []
     # pyarrow refuses a file that is only a header; for us it is an export with no charges.
     no_rows = len(text_head) < HEAD_BYTES and not text_head.partition(b"\n")[2].strip()
@@ -249,7 +250,9 @@ def _arrow_errors(chunks: Iterator[pa.Table]) -> Iterator[pa.Table]:
         raise ImportFailed(f"the file cannot be read: {exc}") from exc
 
 
-def _parquet_source(uri: str, head: bytes, raw: BinaryIO, path: str | None, stack) -> Source:
+def _parquet_source(
+    uri: str, head: bytes, raw: BinaryIO, path: str | None, stack, wanted
+) -> Source:
     if path is None:
         # Parquet keeps its schema at the end of the file: spool the object to disk to seek.
         spool = stack.enter_context(tempfile.TemporaryFile(suffix=".parquet"))  # noqa: SIM115
@@ -264,7 +267,7 @@ def _parquet_source(uri: str, head: bytes, raw: BinaryIO, path: str | None, stac
     except (OSError, pa.ArrowException) as exc:
         raise ImportFailed(f"{uri} is not a readable Parquet file: {exc}") from exc
     columns = parquet.schema_arrow.names
-    present = [c for c in COLUMNS if c in columns]
+    present = [c for c in wanted if c in columns]
     rows_done = [0]
 
     def chunks() -> Iterator[pa.Table]:
