@@ -17,16 +17,18 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
 import random
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from _machine import describe
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
 
 from commitments.purchase import MIN_UTILIZATION, evaluate, exhaustive, recommend  # noqa: E402
 from commitments.rates import catalogue  # noqa: E402
@@ -37,16 +39,7 @@ TARGET_SECONDS = 10.0
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} CPUs ({cpu}), {ram:.1f} GiB RAM, Python {platform.python_version()}"
+    return describe()
 
 
 # --- The curves ---------------------------------------------------------------------------------

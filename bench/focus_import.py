@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import platform
 import re
 import resource
 import subprocess
@@ -31,6 +30,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import psycopg
+from _machine import describe
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -270,16 +270,7 @@ def children_peak_rss_mb() -> float:
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} CPUs ({cpu}), {ram:.1f} GiB RAM, Python {platform.python_version()}"
+    return describe()
 
 
 def server_version(url: str) -> str:

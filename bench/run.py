@@ -13,7 +13,10 @@ BENCH = Path(__file__).resolve().parent
 
 
 def benchmarks() -> list[Path]:
-    return sorted(p for p in BENCH.glob("*.py") if p.name not in ("run.py", "__init__.py"))
+    # _*.py are helpers the benchmarks share, not benchmarks.
+    return sorted(
+        p for p in BENCH.glob("*.py") if p.name != "run.py" and not p.name.startswith("_")
+    )
 
 
 def load(path: Path):
