@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
@@ -19,12 +17,6 @@ from actions.models import Schedule, ScheduledInstance, ScheduleEvent
 from config.api import SlugRelatedField
 from findings.models import Recommendation
 from fleet.models import Instance
-
-
-def _as_drf(exc: DjangoValidationError) -> serializers.ValidationError:
-    if hasattr(exc, "message_dict"):
-        return serializers.ValidationError(exc.message_dict)
-    return serializers.ValidationError({"non_field_errors": exc.messages})
 
 
 class ScheduleSerializer(serializers.ModelSerializer):
@@ -74,10 +66,7 @@ class ScheduleSerializer(serializers.ModelSerializer):
             value = attrs.get(name, default)
             if value is not None:
                 setattr(candidate, name, value)
-        try:
-            candidate.full_clean()
-        except DjangoValidationError as exc:
-            raise _as_drf(exc) from None
+        candidate.full_clean()  # DRF turns the model's errors into the 400's fields
         return attrs
 
     def create(self, validated_data):
@@ -136,14 +125,6 @@ class ScheduleViewSet(viewsets.ModelViewSet):
             raise serializers.ValidationError({"instance": ["No such instance."]})
         return instance
 
-    def _run(self, call):
-        try:
-            return call()
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from None
-        except DjangoValidationError as exc:
-            raise _as_drf(exc) from None
-
     def _attachment(self, row: ScheduledInstance) -> Response:
         data = {
             "instance": row.instance.instance_id,
@@ -161,7 +142,8 @@ class ScheduleViewSet(viewsets.ModelViewSet):
         body = InstanceBody(data=request.data)
         body.is_valid(raise_exception=True)
         instance = self._instance(body.validated_data["instance"])
-        row = self._run(lambda: schedule_attach.attach(schedule, instance, request.user))
+        # Django's ValidationError and PermissionDenied become 400 and 403 (config/api.py).
+        row = schedule_attach.attach(schedule, instance, request.user)
         return self._attachment(row)
 
     @extend_schema(request=InstanceBody, responses={204: None})
@@ -172,7 +154,7 @@ class ScheduleViewSet(viewsets.ModelViewSet):
         body = InstanceBody(data=request.data)
         body.is_valid(raise_exception=True)
         instance = self._instance(body.validated_data["instance"])
-        self._run(lambda: schedule_attach.detach(instance, request.user))
+        schedule_attach.detach(instance, request.user)
         return Response(status=204)
 
     @extend_schema(request=KeepRunningBody, responses=KeepRunningBody)
@@ -184,7 +166,7 @@ class ScheduleViewSet(viewsets.ModelViewSet):
         body.is_valid(raise_exception=True)
         instance = self._instance(body.validated_data["instance"])
         until = body.validated_data["until"]
-        self._run(lambda: schedules.keep_running_until(instance, until, request.user))
+        schedules.keep_running_until(instance, until, request.user)
         return Response({"instance": instance.instance_id, "until": until})
 
     @extend_schema(request=RecommendationBody, responses=AttachmentSerializer)
@@ -202,7 +184,7 @@ class ScheduleViewSet(viewsets.ModelViewSet):
         )
         if rec is None:
             raise serializers.ValidationError({"recommendation": ["No such recommendation."]})
-        row = self._run(lambda: schedule_attach.apply_recommendation(rec, request.user))
+        row = schedule_attach.apply_recommendation(rec, request.user)
         return self._attachment(row)
 
 

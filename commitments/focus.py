@@ -23,17 +23,11 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 
 from commitments.models import CommitmentDay
+from commitments.report import share_percent
 from costs.models import CommitmentUsageHour
 
 Bucket = CommitmentUsageHour.Bucket
 Kind = CommitmentDay.Kind
-PERCENT = Decimal("0.001")
-
-
-def _percent(part, rest):
-    if part is None or rest is None or part + rest == 0:
-        return None
-    return (Decimal(100) * part / (part + rest)).quantize(PERCENT)
 
 
 def _kind_figures(kind: str, sums: dict) -> dict | None:
@@ -57,7 +51,7 @@ def _kind_figures(kind: str, sums: dict) -> dict | None:
         figures.update(
             covered_spend=covered,
             on_demand_spend=on_demand,
-            coverage_percent=_percent(covered, on_demand),
+            coverage_percent=share_percent(covered, on_demand),
         )
     if has_commitment:
         used = sums.get(used_bucket, zero)[1]
@@ -66,7 +60,7 @@ def _kind_figures(kind: str, sums: dict) -> dict | None:
         figures.update(
             used_commitment=used,
             unused_commitment=unused,
-            utilization_percent=_percent(used, unused),
+            utilization_percent=share_percent(used, unused),
             net_savings=None if covered_list is None else covered_list - used - unused,
         )
     return figures

@@ -68,7 +68,9 @@ class DayFigures:
     unused_commitment: Decimal | None
 
 
-def _share(part, rest) -> Decimal | None:
+def share_percent(part, rest) -> Decimal | None:
+    """PART's share of PART + REST in per cent, to 0.001; None when either is unknown or both
+    are 0 (a share of nothing is no figure)."""
     if part is None or rest is None or part + rest == 0:
         return None
     return (Decimal(100) * part / (part + rest)).quantize(Decimal("0.001"))
@@ -107,8 +109,8 @@ def daily(days, start: date, end: date, kind: str | None = None) -> list[DayFigu
             DayFigures(
                 day=day,
                 kind=day_kind,
-                coverage=_share(covered, on_demand),
-                utilization=_share(used, unused),
+                coverage=share_percent(covered, on_demand),
+                utilization=share_percent(used, unused),
                 covered_spend=covered,
                 on_demand_spend=on_demand,
                 used_commitment=used,
@@ -137,7 +139,7 @@ def summary(commitments, days, start: date, end: date) -> Summary:
         rests = [getattr(f, rest) for f in figures if getattr(f, rest) is not None]
         if not parts or not rests:
             return None
-        return _share(sum(parts, Decimal(0)), sum(rests, Decimal(0)))
+        return share_percent(sum(parts, Decimal(0)), sum(rests, Decimal(0)))
 
     now = timezone.now()
     upcoming = commitments.filter(end__gt=now).order_by("end").first()
@@ -184,29 +186,39 @@ def eligible_daily(accounts, start: date, end: date) -> dict[date, Decimal]:
     return spend
 
 
-def eligible_hourly(accounts, start: date, end: date) -> dict[date, list[float]]:
-    """Per day of [start, end] whose FOCUS usage of ACCOUNTS is hourly: its 24 hours of
-    uncovered on-demand eligible spend (USD). A day whose usage sits in a single hour came
-    from a daily export and is left out (it says nothing about the hours)."""
-    rows = CommitmentUsageHour.objects.filter(
-        account__in=accounts,
-        currency=BASE_CURRENCY,
+def _hourly_days(rows, start: date, end: date, amount: str, counted) -> dict[date, list]:
+    """Per day of [start, end] whose usage in ROWS (CommitmentUsageHour) is hourly: its 24
+    hourly sums of AMOUNT over the buckets COUNTED (an hour's net refund counts as 0). A day
+    whose usage sits in a single hour came from a daily export and is left out (it says nothing
+    about the hours)."""
+    rows = rows.filter(
         hour__gte=datetime.combine(start, time.min, tzinfo=UTC),
         hour__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
     )
-    hours_seen = defaultdict(set)
-    spend = defaultdict(lambda: [0.0] * 24)
+    seen = defaultdict(set)
+    sums = defaultdict(lambda: [0.0] * 24)
     for hour, bucket, total in (
         rows.values("hour", "bucket")
-        .annotate(total=Sum("effective_cost"))
+        .annotate(total=Sum(amount))
         .order_by()
         .values_list("hour", "bucket", "total")
     ):
         hour = hour.astimezone(UTC)
-        hours_seen[hour.date()].add(hour.hour)
-        if bucket == CommitmentUsageHour.Bucket.ON_DEMAND:
-            spend[hour.date()][hour.hour] += max(float(total), 0.0)
-    return {day: spend[day] for day, seen in hours_seen.items() if len(seen) > 1}
+        seen[hour.date()].add(hour.hour)
+        if bucket in counted:
+            sums[hour.date()][hour.hour] += float(total)
+    return {
+        day: [max(value, 0.0) for value in sums[day]]
+        for day, hours in seen.items()
+        if len(hours) > 1
+    }
+
+
+def eligible_hourly(accounts, start: date, end: date) -> dict[date, list[float]]:
+    """Per day of [start, end] whose FOCUS usage of ACCOUNTS is hourly: its 24 hours of
+    uncovered on-demand eligible spend (USD)."""
+    rows = CommitmentUsageHour.objects.filter(account__in=accounts, currency=BASE_CURRENCY)
+    return _hourly_days(rows, start, end, "effective_cost", {CommitmentUsageHour.Bucket.ON_DEMAND})
 
 
 def what_to_buy(accounts, days: int, today: date | None = None) -> Purchase:
@@ -357,26 +369,15 @@ def _renewal_series(account, start: date, end: date) -> tuple[list[float], int, 
     """The account's eligible spend as it will be once its Savings Plans end: uncovered
     on-demand plus what the plans cover now, at on-demand rates. Hourly from the FOCUS usage
     where it is hourly, else each day's coverage figures spread flat."""
+    counted = {
+        CommitmentUsageHour.Bucket.ON_DEMAND,
+        CommitmentUsageHour.Bucket.SAVINGS_PLAN_USED,
+    }
     rows = CommitmentUsageHour.objects.filter(
-        account=account,
-        currency=BASE_CURRENCY,
-        bucket__in=(
-            CommitmentUsageHour.Bucket.ON_DEMAND,
-            CommitmentUsageHour.Bucket.SAVINGS_PLAN_USED,
-        ),
-        list_cost__isnull=False,
-        hour__gte=datetime.combine(start, time.min, tzinfo=UTC),
-        hour__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
+        account=account, currency=BASE_CURRENCY, bucket__in=counted, list_cost__isnull=False
     )
-    hours = defaultdict(lambda: [0.0] * 24)
-    seen = defaultdict(set)
-    for hour, total in (
-        rows.values("hour").annotate(total=Sum("list_cost")).order_by().values_list("hour", "total")
-    ):
-        hour = hour.astimezone(UTC)
-        seen[hour.date()].add(hour.hour)
-        hours[hour.date()][hour.hour] += max(float(total), 0.0)
-    hourly_days = sorted(day for day, hrs in seen.items() if len(hrs) > 1)
+    hours = _hourly_days(rows, start, end, "list_cost", counted)
+    hourly_days = sorted(hours)
     if len(hourly_days) >= MIN_DAYS:
         return [v for day in hourly_days for v in hours[day]], len(hourly_days), True
     by_day = {}
