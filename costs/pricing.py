@@ -47,6 +47,11 @@ IO2_IOPS_TIERS: list[tuple[int | None, Decimal]] = [
 ]
 
 
+def table(section: str) -> dict:
+    """A raw section of the shipped table (costs/prices.py reads the newer sections here)."""
+    return _TABLE[section]
+
+
 def known_instance_types() -> list[str]:
     return sorted(_INSTANCES)
 

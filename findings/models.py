@@ -99,6 +99,12 @@ class Recommendation(models.Model):
         UNASSOCIATED_EIP = "unassociated_eip", "Unassociated Elastic IP"
         STOPPED_INSTANCE_VOLUME = "stopped_instance_volume", "Volume of a long-stopped instance"
         SCHEDULE = "schedule", "Office-hours instance: stop it off hours"
+        OLD_GENERATION = "old_generation", "Previous-generation instance: move to a current type"
+        GRAVITON = "graviton", "x86 instance: move to Graviton"
+        OLD_SNAPSHOT = "old_snapshot", "Old EBS snapshot"
+        IDLE_DATABASE = "idle_database", "Idle RDS instance"
+        IDLE_NAT_GATEWAY = "idle_nat_gateway", "Idle NAT gateway"
+        IDLE_LOAD_BALANCER = "idle_load_balancer", "Idle load balancer"
 
     class Status(models.TextChoices):
         OPEN = "open"
@@ -109,6 +115,7 @@ class Recommendation(models.Model):
     class SavingBasis(models.TextChoices):
         BILLED = "billed", "the resource's billed cost (last 30 days)"
         PRICE_TABLE = "price_table", "the on-demand price table"
+        PRICE_LIST = "price_list", "the AWS Price List API (cached)"
 
     account = models.ForeignKey(
         CloudAccount, on_delete=models.CASCADE, related_name="recommendations"

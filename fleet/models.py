@@ -171,3 +171,159 @@ class UtilizationDay(models.Model):
 
     def __str__(self):
         return f"{self.instance_id} {self.day}"
+
+
+class DatabaseInstance(InventoryItem):
+    """An RDS DB instance (an Aurora cluster's members are instances too, with cluster_id)."""
+
+    db_instance_id = models.CharField("DB instance identifier", max_length=64)
+    arn = models.CharField("ARN", max_length=256, blank=True)
+    engine = models.CharField(max_length=32, help_text="e.g. postgres, mysql, aurora-postgresql")
+    engine_version = models.CharField(max_length=32, blank=True)
+    instance_class = models.CharField(max_length=32, help_text="e.g. db.m6g.large")
+    status = models.CharField(max_length=32, help_text="available, stopped, ...")
+    multi_az = models.BooleanField("Multi-AZ", default=False)
+    storage_type = models.CharField(max_length=16, blank=True)
+    allocated_gib = models.PositiveIntegerField(default=0)
+    cluster_id = models.CharField(
+        max_length=64, blank=True, help_text="The Aurora cluster this instance belongs to."
+    )
+    license_model = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "RDS instance"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "db_instance_id"], name="unique_database_instance"
+            ),
+        ]
+        ordering = ["account", "db_instance_id"]
+
+    def __str__(self):
+        return f"{self.db_instance_id} ({self.engine}, {self.instance_class})"
+
+    @property
+    def is_aurora(self) -> bool:
+        return self.engine.startswith("aurora")
+
+
+class Snapshot(InventoryItem):
+    """An EBS snapshot the account owns, with the registered AMIs that use it."""
+
+    snapshot_id = models.CharField("snapshot ID", max_length=32)
+    volume_id = models.CharField(
+        max_length=32, blank=True, help_text="The volume it was taken from (vol-ffffffff: none)."
+    )
+    size_gib = models.PositiveIntegerField(help_text="Size of the source volume.")
+    storage_tier = models.CharField(
+        max_length=16, default="standard", help_text="standard or archive"
+    )
+    state = models.CharField(max_length=16)
+    started_at = models.DateTimeField(null=True, blank=True)
+    description = models.CharField(max_length=256, blank=True)
+    image_ids = models.JSONField(
+        default=list, blank=True, help_text="Registered AMIs whose block devices use it."
+    )
+
+    class Meta:
+        verbose_name = "EBS snapshot"
+        constraints = [
+            models.UniqueConstraint(fields=["account", "snapshot_id"], name="unique_snapshot"),
+        ]
+        ordering = ["account", "snapshot_id"]
+
+    def __str__(self):
+        return f"{self.snapshot_id} ({self.size_gib} GiB)"
+
+
+class NatGateway(InventoryItem):
+    nat_gateway_id = models.CharField("NAT gateway ID", max_length=32)
+    state = models.CharField(max_length=16)
+    connectivity_type = models.CharField(max_length=16, default="public")
+    vpc_id = models.CharField(max_length=32, blank=True)
+    subnet_id = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "NAT gateway"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "nat_gateway_id"], name="unique_nat_gateway"
+            ),
+        ]
+        ordering = ["account", "nat_gateway_id"]
+
+    def __str__(self):
+        return self.nat_gateway_id
+
+
+class LoadBalancer(InventoryItem):
+    """An Application, Network or Gateway Load Balancer (elbv2), with its targets' health."""
+
+    class Type(models.TextChoices):
+        APPLICATION = "application"
+        NETWORK = "network"
+        GATEWAY = "gateway"
+
+    # "app/<name>/<id>" or "net/<name>/<id>": CloudWatch's LoadBalancer dimension, unique per
+    # account and region, and the tail of the ARN billing exports name it by.
+    dimension = models.CharField(max_length=64)
+    arn = models.CharField("ARN", max_length=256)
+    name = models.CharField(max_length=32)
+    lb_type = models.CharField("type", max_length=16, choices=Type.choices)
+    scheme = models.CharField(max_length=16, blank=True)
+    state = models.CharField(max_length=16)
+    created_at = models.DateTimeField(null=True, blank=True)
+    target_groups = models.PositiveIntegerField(default=0)
+    registered_targets = models.PositiveIntegerField(default=0)
+    healthy_targets = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "load balancer"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "region", "dimension"], name="unique_load_balancer"
+            ),
+        ]
+        ordering = ["account", "name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.lb_type})"
+
+
+class ResourceMetricDay(models.Model):
+    """One UTC day of CloudWatch figures for a resource that is not an EC2 instance.
+
+    FIGURES maps a figure name to its value over the day's hours with data, e.g.
+    {"connections_max": 0, "cpu_avg": 1.2} for RDS (fleet/resource_metrics.py lists them);
+    a figure CloudWatch did not report is absent, never 0.
+    """
+
+    tenant_path = "account__organization"
+
+    class Kind(models.TextChoices):
+        DATABASE = "rds", "RDS instance"
+        NAT_GATEWAY = "nat", "NAT gateway"
+        LOAD_BALANCER = "lb", "load balancer"
+
+    account = models.ForeignKey(CloudAccount, on_delete=models.CASCADE, related_name="+")
+    resource_kind = models.CharField(max_length=8, choices=Kind.choices)
+    resource_id = models.CharField(max_length=64)
+    day = models.DateField()
+    hours = models.PositiveSmallIntegerField(help_text="Hours with data (24 = complete).")
+    figures = models.JSONField(default=dict)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "resource_kind", "resource_id", "day"],
+                name="unique_resource_metric_day",
+            ),
+        ]
+        ordering = ["account", "resource_kind", "resource_id", "day"]
+
+    def __str__(self):
+        return f"{self.resource_kind} {self.resource_id} {self.day}"
