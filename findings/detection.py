@@ -14,11 +14,30 @@ from django.utils import timezone
 from accounts import aws
 from accounts.connection import describe
 from costs import bulk
-from findings import idle, rightsizing, savings, schedules, waste
+from findings import (
+    databases,
+    idle,
+    network_waste,
+    rightsizing,
+    savings,
+    schedules,
+    snapshots,
+    waste,
+)
 from findings.models import DetectionSettings, Recommendation
 from findings.recommendations import Finding, ReconcileResult, reconcile
 from fleet import utilization
-from fleet.models import ElasticIP, Instance, UtilizationDay, Volume
+from fleet.models import (
+    DatabaseInstance,
+    ElasticIP,
+    Instance,
+    LoadBalancer,
+    NatGateway,
+    ResourceMetricDay,
+    Snapshot,
+    UtilizationDay,
+    Volume,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +52,9 @@ class DetectionResult:
     verdicts: dict[str, str] = field(default_factory=dict)
     reconciled: ReconcileResult = field(default_factory=ReconcileResult)
     notes: list[str] = field(default_factory=list)
+    # Each RDS instance, NAT gateway and load balancer judged: its verdict and figures, so one
+    # without a finding (e.g. not enough data) still has a stated reason.
+    resource_states: dict[str, dict] = field(default_factory=dict)
 
 
 def idle_findings(account, instance, assessment, today) -> list[Finding]:
@@ -104,6 +126,32 @@ def collect_utilization(account, days: int | None = None, now=None):
     )
 
 
+def collect_resource_metrics(account, days: int | None = None, now=None):
+    """The RDS, NAT gateway and load balancer figures over the organisation's lookback (or
+    DAYS). Returns fleet.resource_metrics.collect_account()'s (result, errors)."""
+    # Imported here: only the task collects, and detection itself must not need the collector.
+    try:
+        from fleet import resource_metrics
+    except ImportError:  # pragma: no cover - the collector ships with this module
+        return None, ["fleet.resource_metrics is not installed: RDS/NAT/LB figures not collected"]
+
+    settings = DetectionSettings.for_organization(account.organization)
+    return resource_metrics.collect_account(account, days or settings.lookback_days, now=now)
+
+
+def resource_metric_days(account, since, today) -> dict[str, dict[str, list]]:
+    """ResourceMetricDay rows of the lookback, by kind then resource id, in one query."""
+    by_kind: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    rows = (
+        ResourceMetricDay.objects.filter(account=account, day__gte=since, day__lt=today)
+        .order_by("resource_kind", "resource_id", "day")
+        .values_list("resource_kind", "resource_id", "day", "hours", "figures", named=True)
+    )
+    for row in rows:
+        by_kind[row.resource_kind][row.resource_id].append(row)
+    return by_kind
+
+
 def detect(account, *, now=None, specs: dict | None = None) -> DetectionResult:
     now = now or timezone.now()
     today = now.date()
@@ -158,12 +206,51 @@ def _findings(account, instances, utilization, settings, specs, now, result) -> 
     findings += rightsizing.find_rightsizing(
         account, instances, utilization, settings, specs, today
     )
+    volumes = list(Volume.objects.present().filter(account=account))
     findings += waste.find_waste(
         account,
-        list(Volume.objects.present().filter(account=account)),
+        volumes,
         list(ElasticIP.objects.present().filter(account=account)),
         instances,
         settings,
         today,
     )
+    findings += snapshots.find_old_snapshots(
+        account, list(Snapshot.objects.present().filter(account=account)), volumes, settings, now
+    )
+    findings += _resource_findings(account, settings, today, result)
     return findings
+
+
+def _resource_findings(account, settings, today, result) -> list[Finding]:
+    """Idle RDS instances, NAT gateways and load balancers, from the lookback's figures."""
+    since = today - timedelta(days=settings.lookback_days)
+    metrics = resource_metric_days(account, since, today)
+    kind = ResourceMetricDay.Kind
+    states = result.resource_states
+    return [
+        *databases.find_idle_databases(
+            account,
+            list(DatabaseInstance.objects.present().filter(account=account)),
+            metrics[kind.DATABASE],
+            settings,
+            today,
+            states,
+        ),
+        *network_waste.find_idle_nat_gateways(
+            account,
+            list(NatGateway.objects.present().filter(account=account)),
+            metrics[kind.NAT_GATEWAY],
+            settings,
+            today,
+            states,
+        ),
+        *network_waste.find_idle_load_balancers(
+            account,
+            list(LoadBalancer.objects.present().filter(account=account)),
+            metrics[kind.LOAD_BALANCER],
+            settings,
+            today,
+            states,
+        ),
+    ]

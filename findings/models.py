@@ -54,6 +54,31 @@ class DetectionSettings(models.Model):
     stopped_volume_days = models.PositiveSmallIntegerField(
         default=30, help_text="Volumes of instances stopped longer than this are flagged."
     )
+    snapshot_age_days = models.PositiveSmallIntegerField(
+        default=90,
+        help_text="EBS snapshots older than this whose volume is gone, or that are not the "
+        "latest of their volume, are flagged.",
+    )
+    idle_database_cpu_percent = models.FloatField(
+        default=5.0,
+        help_text="RDS: daily average CPU at or below this is low (idle together with few "
+        "connections).",
+    )
+    idle_database_connections = models.PositiveSmallIntegerField(
+        default=1,
+        help_text="RDS: a daily maximum of connections at or below this is few (idle together "
+        "with low CPU); no connections at all over the lookback is idle on its own.",
+    )
+    nat_idle_gb = models.FloatField(
+        default=1.0,
+        help_text="NAT gateways sending at most this many GB to destinations over the lookback "
+        "are idle.",
+    )
+    lb_idle_requests = models.PositiveIntegerField(
+        default=0,
+        help_text="Load balancers with at most this many requests (ALB) or new flows (NLB) over "
+        "the lookback, or with no healthy targets, are idle.",
+    )
 
     objects = TenantQuerySet.as_manager()
 

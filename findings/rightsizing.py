@@ -13,6 +13,10 @@ guessing.
 
 Idle instances are left to the stop recommendation, and an instance without enough data (the
 idle detector's coverage rule) is not judged at all.
+
+A previous-generation target becomes the same size in the current generation (m4.xlarge →
+m6i.large), and an instance with no resize may get the old_generation or graviton move instead
+(findings/generations.py): at most one type change per instance.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from findings import idle, savings
+from findings import generations, idle, savings
 from findings.idle import Verdict
 from findings.models import Recommendation
 from findings.recommendations import Finding
@@ -221,6 +225,26 @@ def _action(instance, target_type: str, evidence: dict) -> str:
 
 
 def finding(account, instance, target_type: str, evidence: dict, today: date) -> Finding:
+    """The rightsize finding; an old-generation smaller size becomes its current-generation
+    equivalent (m4.xlarge → m6i.large, never fewer vCPUs or less memory), and the Graviton
+    move of the target, where the platform allows one, is in the evidence."""
+    modern = generations.modern_target(instance, target_type)
+    if modern != target_type:
+        evidence = {
+            **evidence,
+            "generation_move": {
+                "smaller_size": target_type,
+                "current_generation_type": modern,
+                "note": "same size in the current generation: at least the vCPUs and memory",
+            },
+        }
+        target_type = modern
+    evidence = {
+        **evidence,
+        "graviton_alternative": generations.graviton_alternative(
+            account, instance, target_type, today
+        ),
+    }
     saving, basis, saving_evidence = savings.resize_saving(account, instance, target_type, today)
     cpu = f"p95 CPU {evidence['cpu_p95']}% over {evidence['days_with_data']} days"
     memory = (
@@ -275,4 +299,10 @@ def find_rightsizing(
             findings.append(
                 finding(account, instance, decision.target_type, decision.evidence, today)
             )
+            continue
+        # One type change per instance: a move to the current generation or to Graviton
+        # only where no resize is recommended.
+        move = generations.generation_finding(account, instance, settings, today)
+        if move is not None:
+            findings.append(move)
     return findings

@@ -7,10 +7,13 @@ from findings import detection
 def collect_and_detect(account_pk: int) -> str:
     cloud_account = account(account_pk)
     collected, errors = detection.collect_utilization(cloud_account)
+    resources, resource_errors = detection.collect_resource_metrics(cloud_account)
     result = detection.detect(cloud_account)
+    resource_calls = getattr(resources, "api_calls", 0)
     return (
-        f"{cloud_account.account_id}: {collected.api_calls} GetMetricData calls, "
-        f"{len(errors)} errors, {result.reconciled.opened} recommendations opened"
+        f"{cloud_account.account_id}: {collected.api_calls + resource_calls} GetMetricData "
+        f"calls, {len(errors) + len(resource_errors)} errors, "
+        f"{result.reconciled.opened} recommendations opened"
     )
 
 
