@@ -1,4 +1,6 @@
-"""One detection run for one account: idle verdicts, rightsizing and waste, reconciled."""
+"""One detection run for one account: idle verdicts, rightsizing (with old-generation and
+Graviton moves), waste, old snapshots, and idle RDS instances, NAT gateways and load balancers,
+reconciled."""
 
 from __future__ import annotations
 
@@ -132,7 +134,9 @@ def collect_resource_metrics(account, days: int | None = None, now=None):
     # Imported here: only the task collects, and detection itself must not need the collector.
     try:
         from fleet import resource_metrics
-    except ImportError:  # pragma: no cover - the collector ships with this module
+    except ModuleNotFoundError as exc:  # pragma: no cover - the collector ships with detection
+        if exc.name != "fleet.resource_metrics":
+            raise
         return None, ["fleet.resource_metrics is not installed: RDS/NAT/LB figures not collected"]
 
     settings = DetectionSettings.for_organization(account.organization)
