@@ -1,14 +1,14 @@
 """The price cache: the on-demand prices the AWS Price List API answered, read-only.
 
-Public AWS prices, not a tenant's data: any staff member of an organisation may read them,
-nobody edits them (the weekly refresh, or `manage.py refresh_prices`, writes them).
+Public AWS prices, not a tenant's data, so not scoped to an organisation: staff with the view
+permission read them all (Django's own check, which costs every admin page's sidebar no
+query); nobody edits them (the weekly refresh, or `manage.py refresh_prices`, writes them).
 """
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from accounts.models import Organization
 from costs.models import PriceQuote
 
 
@@ -21,12 +21,6 @@ class PriceQuoteAdmin(admin.ModelAdmin):
     fields = ["key", "region", "amount", "unit", "status", "sku", "fetched_at"]
     list_per_page = 50
     empty_value_display = "—"
-
-    def has_view_permission(self, request, obj=None):
-        user = request.user
-        if not user.is_superuser and not Organization.objects.for_user(user).exists():
-            return False
-        return super().has_view_permission(request, obj)
 
     def has_add_permission(self, request):
         return False
