@@ -1,6 +1,6 @@
 """The demo's AWS Price List: GetProducts answered the way AWS answers it (PriceList JSON
 strings, region-prefixed usage types, OnDemand price dimensions), so `make demo` fills the
-price cache through the real refresh (costs/price_list.py) and its savings show Price List
+price cache through the real refresh (costs/price_queries.py) and its savings show Price List
 figures.
 
 Figures: the shipped us-east-1 table (costs/data/aws_prices.json), times each region's usual
@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from werkzeug.wrappers import Response
 
-from costs import price_list, pricing
+from costs import price_queries, pricing
 
 REGION_PREMIUM = {"us-east-1": Decimal("1"), "eu-west-1": Decimal("1.115")}
 USAGE_PREFIX = {"us-east-1": "", "eu-west-1": "EUW1-"}
@@ -36,13 +36,13 @@ def _table() -> dict[str, tuple[Decimal, str]]:
     for volume_type, price in pricing.table("ebs_per_gb_month").items():
         figures[f"ebs:{volume_type}"] = (price, f"EBS:VolumeUsage.{volume_type}")
     for tier, price in pricing.table("ebs_snapshot_per_gb_month").items():
-        figures[f"snapshot:{tier}"] = (price, price_list.SNAPSHOT_USAGE[tier])
+        figures[f"snapshot:{tier}"] = (price, price_queries.SNAPSHOT_USAGE[tier])
     figures["ipv4:hour"] = (pricing.PUBLIC_IPV4_HOURLY, "PublicIPv4:IdleAddress")
     for engine, classes in pricing.table("rds_on_demand_hourly")["prices"].items():
         for instance_class, price in classes.items():
             figures[f"rds:{engine}:{instance_class}"] = (price, f"InstanceUsage:{instance_class}")
     for storage, price in pricing.table("rds_storage_per_gb_month").items():
-        figures[f"rds-storage:{storage}"] = (price, price_list.RDS_STORAGE_USAGE[storage])
+        figures[f"rds-storage:{storage}"] = (price, price_queries.RDS_STORAGE_USAGE[storage])
     nat = pricing.table("nat_gateway")
     figures["nat:hour"] = (nat["hourly"], "NatGateway-Hours")
     figures["nat:gb"] = (nat["per_gb_processed"], "NatGateway-Bytes")
@@ -89,7 +89,7 @@ def get_products(body: dict) -> dict:
         return {"FormatVersion": "aws_v1", "PriceList": []}
     answer = []
     for key, (amount, usage_type) in sorted(_table().items()):
-        query = price_list.query_for(key, region)
+        query = price_queries.query_for(key, region)
         if query is None or query.service != body.get("ServiceCode"):
             continue
         if set(query.filters) != filters:
