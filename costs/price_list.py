@@ -76,7 +76,7 @@ def on_demand_price(product: Product, unit: str) -> Decimal:
     first = found[min(found)]
     if len(first) > 1:
         raise MalformedAnswer(f"several on-demand prices for {product.sku}: {sorted(first)}")
-    return first.pop()
+    return prices.plain(first.pop())
 
 
 @dataclass(frozen=True)

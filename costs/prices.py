@@ -84,12 +84,19 @@ def table_only() -> Iterator[None]:
         _table_only.reset(token)
 
 
+def plain(amount: Decimal) -> Decimal:
+    """0.1070000000 as 0.107 (the API and the database pad to ten places), never as 1E+1."""
+    return amount.quantize(Decimal(1)) if amount == amount.to_integral() else amount.normalize()
+
+
 def _load() -> dict[tuple[str, str], Price]:
     rows = PriceQuote.objects.filter(status=PriceQuote.Status.OK).values_list(
         "key", "region", "amount", "unit", "fetched_at"
     )
     return {
-        (key, region): Price(amount, unit, region, PRICE_LIST, timezone.localdate(fetched_at))
+        (key, region): Price(
+            plain(amount), unit, region, PRICE_LIST, timezone.localdate(fetched_at)
+        )
         for key, region, amount, unit, fetched_at in rows
     }
 
