@@ -94,7 +94,7 @@ def get_products(body: dict) -> dict:
             continue
         if set(query.filters) != filters:
             continue
-        price = (Decimal(amount) * REGION_PREMIUM[region]).quantize(Decimal("0.0000001"))
+        price = (Decimal(amount) * REGION_PREMIUM[region]).quantize(Decimal("0.0001"))
         sku = f"DEMO{zlib.crc32(f'{key} {region}'.encode()):010d}"
         answer.append(
             product_json(sku, USAGE_PREFIX[region] + usage_type, price, API_UNITS[query.unit])
