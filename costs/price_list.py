@@ -163,7 +163,7 @@ def _kept(key: str, region: str) -> str:
     quote = PriceQuote.objects.filter(key=key, region=region, status="ok").first()
     if quote is None:
         return "no cached figure: the shipped table stays in use"
-    return f"the figure fetched {quote.fetched_at.date().isoformat()} stays in use"
+    return f"the figure fetched {timezone.localdate(quote.fetched_at).isoformat()} stays in use"
 
 
 def _pick(key: str, region: str, query: Query, texts: list[str]) -> tuple[KeyOutcome, str]:
