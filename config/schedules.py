@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+PRICE_REFRESH_MINUTES = 7 * 24 * 60
+
 
 @dataclass(frozen=True)
 class ScheduleSpec:
@@ -51,6 +53,11 @@ def _declared() -> list[ScheduleSpec]:
         ),
         ScheduleSpec(
             "instance-schedules", "actions.tasks.run_schedules", settings.SCHEDULE_INTERVAL_MINUTES
+        ),
+        # AWS changes on-demand prices rarely; weekly keeps the cache well inside its
+        # 35-day staleness mark (costs/prices.py).
+        ScheduleSpec(
+            "refresh-prices", "findings.price_refresh.refresh_fleet_prices", PRICE_REFRESH_MINUTES
         ),
     ]
 

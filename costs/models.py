@@ -413,3 +413,40 @@ class CommitmentUsageHour(models.Model):
 
     def __str__(self):
         return f"{self.sub_account_id} {self.hour:%Y-%m-%d %H:00} {self.bucket}"
+
+
+class PriceQuote(models.Model):
+    """One on-demand price from the AWS Price List Query API, for one price key in one region.
+
+    Public AWS prices, not tenant data: one row serves every organisation. Keys are those of
+    costs/prices.py ("ec2:m5.large", "nat:gb", ...); costs/price_list.py fills the table.
+    NOT_LISTED remembers that the API was asked and lists no such product there, so lookups
+    fall back to the shipped table (marked as such) and the refresh does not guess.
+    """
+
+    class Status(models.TextChoices):
+        OK = "ok", "Listed"
+        NOT_LISTED = "not_listed", "Not listed by the Price List API"
+
+    key = models.CharField(max_length=100)
+    region = models.CharField(max_length=32)
+    amount = models.DecimalField(
+        max_digits=20, decimal_places=10, null=True, blank=True, help_text="USD per unit."
+    )
+    unit = models.CharField(max_length=16, help_text='"hour", "GB-month" or "GB".')
+    sku = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OK)
+    fetched_at = models.DateTimeField(help_text="When the Price List API answered this.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "region"], name="unique_price_quote"),
+            models.CheckConstraint(
+                condition=~Q(status="ok") | Q(amount__isnull=False),
+                name="price_quote_ok_has_amount",
+            ),
+        ]
+        ordering = ["region", "key"]
+
+    def __str__(self):
+        return f"{self.key} in {self.region}"

@@ -11,11 +11,18 @@ _cached(); the shipped table through costs/pricing.py.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
+from django.core.cache import cache
+from django.utils import timezone
+
 from costs import pricing
+from costs.models import PriceQuote
 
 PRICE_LIST = "price_list"
 PRICE_TABLE = "price_table"
@@ -48,9 +55,82 @@ def _table(amount, unit: str) -> Price | None:
     )
 
 
+# A detection run prices thousands of resources: each process holds the whole (small) table
+# in memory and reloads it when this marker, kept in Django's cache, has expired or been
+# dropped. The refresh drops it in its own process; the others see a refresh within
+# SNAPSHOT_SECONDS, which for weekly figures is soon enough.
+SNAPSHOT_MARKER = "costs:price-quotes-snapshot"
+SNAPSHOT_SECONDS = 300
+# Figures older than this are still used (AWS prices rarely change) but the basis says so.
+STALE_AFTER = timedelta(days=35)
+
+_snapshot: dict[tuple[str, str], Price] | None = None
+
+
+_table_only: ContextVar[bool] = ContextVar("prices_table_only", default=False)
+
+
+@contextmanager
+def table_only() -> Iterator[None]:
+    """Within this block, lookups answer from the shipped table only.
+
+    A difference between two prices (a resize, gp2 -> gp3) must take both from one source:
+    a regional figure minus a us-east-1 one is no saving at all.
+    """
+    token = _table_only.set(True)
+    try:
+        yield
+    finally:
+        _table_only.reset(token)
+
+
+def plain(amount: Decimal) -> Decimal:
+    """0.1070000000 as 0.107 (the API and the database pad to ten places), never as 1E+1."""
+    return amount.quantize(Decimal(1)) if amount == amount.to_integral() else amount.normalize()
+
+
+def _load() -> dict[tuple[str, str], Price]:
+    rows = PriceQuote.objects.filter(status=PriceQuote.Status.OK).values_list(
+        "key", "region", "amount", "unit", "fetched_at"
+    )
+    return {
+        (key, region): Price(
+            plain(amount), unit, region, PRICE_LIST, timezone.localdate(fetched_at)
+        )
+        for key, region, amount, unit, fetched_at in rows
+    }
+
+
+def forget_snapshot() -> None:
+    """Make this process's next lookup read the cache table again."""
+    global _snapshot
+    _snapshot = None
+    cache.delete(SNAPSHOT_MARKER)
+
+
 def _cached(key: str, region: str) -> Price | None:
     """The Price List figure for KEY in REGION, if the cache has one (see costs/price_list.py)."""
-    return None
+    global _snapshot
+    if _table_only.get():
+        return None
+    snapshot = _snapshot
+    if snapshot is None or cache.get(SNAPSHOT_MARKER) is None:
+        snapshot = _snapshot = _load()
+        cache.set(SNAPSHOT_MARKER, True, SNAPSHOT_SECONDS)
+    return snapshot.get((key, region))
+
+
+def is_stale(price: Price, today: date | None = None) -> bool:
+    today = today or timezone.localdate()
+    return price.source == PRICE_LIST and today - price.as_of > STALE_AFTER
+
+
+def basis_label(price: Price, region: str, today: date | None = None) -> str:
+    """How a saving names its price: "AWS Price List (eu-west-1, fetched 2026-12-01)"."""
+    if price.source == PRICE_LIST:
+        stale = f", over {STALE_AFTER.days} days old" if is_stale(price, today) else ""
+        return f"AWS Price List ({price.region}, fetched {price.as_of.isoformat()}{stale})"
+    return pricing.basis_label(region)
 
 
 def _lookup(key: str, region: str, table_amount, unit: str) -> Price | None:

@@ -1,6 +1,7 @@
 """The demo's AWS endpoint: the emulator (moto server) behind a small front that answers, from
 recorded AWS answers, the commitment APIs moto does not serve (Savings Plans, reservations, Cost
-Explorer's coverage, utilization and purchase recommendations; see demo/commitments.py).
+Explorer's coverage, utilization and purchase recommendations; see demo/commitments.py), and the
+public Price List's GetProducts, whoever signs it (demo/pricing.py).
 
 Everything else goes through to moto untouched. Answers are per account: the front watches
 AssumeRole go through (the role ARN names the account, the answer holds the access key) and
@@ -73,10 +74,13 @@ def forward(request: Request, upstream: str) -> Response:
 class DemoFront:
     """The WSGI app: recorded commitment answers for the demo's accounts, moto for the rest."""
 
-    def __init__(self, upstream: str, answers, operations):
+    def __init__(self, upstream: str, answers, operations, public_answers=None):
         self.upstream = upstream
         self.answers = answers  # (operation, account_id, call, body) -> Response | None
         self.operations = frozenset(operations)  # the ones ANSWERS may answer
+        # (operation, body) -> Response | None, for the Price List: public prices, asked with
+        # the platform's own identity rather than an account's assumed role.
+        self.public_answers = public_answers
         self._accounts: dict[str, str] = {}  # access key -> account ID
         self._lock = threading.Lock()
 
@@ -87,6 +91,10 @@ class DemoFront:
             response = forward(request, self.upstream)
             self._remember(call, response)
             return response(environ, start_response)
+        if self.public_answers is not None and call.service == "pricing":
+            recorded = self.public_answers(call.operation, json.loads(request.get_data() or b"{}"))
+            if recorded is not None:
+                return recorded(environ, start_response)
         with self._lock:
             account_id = self._accounts.get(call.access_key)
         if account_id is not None and call.operation in self.operations:
@@ -105,6 +113,7 @@ class DemoFront:
 
 
 def main() -> None:
+    from demo import pricing
     from demo.commitments import RECORDED_OPERATIONS, recorded_answer
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -112,7 +121,12 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     options = parser.parse_args()
-    app = DemoFront(options.upstream.rstrip("/"), recorded_answer, RECORDED_OPERATIONS)
+    app = DemoFront(
+        options.upstream.rstrip("/"),
+        recorded_answer,
+        RECORDED_OPERATIONS,
+        public_answers=pricing.recorded_answer,
+    )
     make_server(options.host, options.port, app, threaded=True).serve_forever()
 
 

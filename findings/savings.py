@@ -3,7 +3,9 @@
 A resource's own billed cost comes first: it already reflects its region, platform, discounts
 and how many hours it really ran. The cost store has it when a FOCUS export (or resource-level
 Cost Explorer data) carries the resource's ID, either bare (i-0abc) or as an ARN ending in
-/i-0abc. Otherwise the dated on-demand price table (costs/pricing.py) is used. Every helper
+/i-0abc. Otherwise the region's on-demand price (costs/prices.py): the AWS Price List figure
+cached for that region, else the dated us-east-1 table, each marked with its source, region and
+date; the basis is PRICE_LIST only when every price used came from the cache. Every helper
 returns (saving, basis, evidence) so the recommendation can say which basis it used and show
 the figures; money in evidence is a string, because JSON has no decimal type.
 """
@@ -21,14 +23,16 @@ from functools import reduce
 
 from django.db.models import Count, Q, Sum
 
-from costs import pricing
+from costs import prices, pricing
 from costs.models import PRIMARY_METRIC, CostRecord, CostSource
 from costs.money import money
+from costs.prices import Price
 from findings.models import Recommendation
 
 BILLED_WINDOW_DAYS = 30
 BILLED = Recommendation.SavingBasis.BILLED
 PRICE_TABLE = Recommendation.SavingBasis.PRICE_TABLE
+PRICE_LIST = Recommendation.SavingBasis.PRICE_LIST
 # Both sources can hold the same resource's cost; summing them would count it twice. The
 # billing export is the invoice, so it wins over Cost Explorer.
 SOURCE_PREFERENCE = (CostSource.FOCUS, CostSource.EXPLORER)
@@ -186,9 +190,39 @@ def _instance_caveats(instance) -> dict:
     return {"price_notes": notes} if notes else {}
 
 
-def _no_price(evidence: dict, *instance_types: str) -> Saving:
-    missing = ", ".join(t for t in instance_types if pricing.instance_hourly(t) is None)
-    evidence["note"] = f"no on-demand price for {missing} in the price table: saving not estimated"
+def price_basis(region: str, today: date, *, table_parts: bool = False, **used: Price) -> tuple:
+    """(saving basis, evidence) naming the prices USED (by name) for a resource in REGION.
+
+    PRICE_LIST when every price came from the cache; TABLE_PARTS says some figure (provisioned
+    IOPS) always comes from the table, so the basis is the table's then too.
+    """
+    evidence: dict = {"hours_per_month": int(pricing.HOURS_PER_MONTH)}
+    for name, price in used.items():
+        evidence.update(price.evidence(name))
+    listed = [p for p in used.values() if p.source == prices.PRICE_LIST]
+    if listed and len(listed) == len(used) and not table_parts:
+        return PRICE_LIST, {"basis": prices.basis_label(listed[0], region, today), **evidence}
+    table = pricing.table_evidence(region)
+    if listed:
+        table["basis"] += " and " + prices.basis_label(listed[0], region, today)
+    return PRICE_TABLE, {**table, **evidence}
+
+
+def _same_source(lookup) -> tuple:
+    """LOOKUP()'s prices, from the table for all of them unless the cache has every one."""
+    found = lookup()
+    if None not in found and len({p.source for p in found}) == 1:
+        return found
+    with prices.table_only():
+        return lookup()
+
+
+def _no_price(evidence: dict, region: str, found: dict[str, Price | None]) -> Saving:
+    missing = ", ".join(name for name, price in found.items() if price is None)
+    evidence["note"] = (
+        f"no on-demand price for {missing} in the price table or the AWS Price List "
+        f"({region}): saving not estimated"
+    )
     return Decimal(0), PRICE_TABLE, evidence
 
 
@@ -199,61 +233,72 @@ def instance_stop_saving(account, instance, today: date) -> Saving:
         saving = max(billed.amount, Decimal(0))
         evidence = billed.evidence(instance.instance_id)
         return saving, BILLED, {**evidence, "monthly_saving": money(saving)}
-    evidence = {
-        **pricing.table_evidence(instance.region),
-        "instance_type": instance.instance_type,
-        **_instance_caveats(instance),
-    }
-    hourly = pricing.instance_hourly(instance.instance_type)
+    hourly = prices.ec2_hourly(instance.instance_type, instance.region)
+    figures = {"instance_type": instance.instance_type, **_instance_caveats(instance)}
     if hourly is None:
-        return _no_price(evidence, instance.instance_type)
-    monthly = hourly * pricing.HOURS_PER_MONTH
-    evidence.update(hourly=str(hourly), monthly=money(monthly), monthly_saving=money(monthly))
-    return monthly, PRICE_TABLE, evidence
+        evidence = {**pricing.table_evidence(instance.region), **figures}
+        return _no_price(evidence, instance.region, {instance.instance_type: None})
+    basis, evidence = price_basis(instance.region, today, instance=hourly)
+    monthly = hourly.amount * pricing.HOURS_PER_MONTH
+    evidence.update(
+        figures,
+        hourly=str(hourly.amount),
+        monthly=money(monthly),
+        monthly_saving=money(monthly),
+    )
+    return monthly, basis, evidence
 
 
 def resize_saving(account, instance, target_type: str, today: date) -> Saving:
     """Current minus target on-demand price, or the billed cost scaled by their ratio."""
-    current_hourly = pricing.instance_hourly(instance.instance_type)
-    target_hourly = pricing.instance_hourly(target_type)
+    current, target = _same_source(
+        lambda: (
+            prices.ec2_hourly(instance.instance_type, instance.region),
+            prices.ec2_hourly(target_type, instance.region),
+        )
+    )
     billed = billed_cost(account, [instance.instance_id], today)
-    prices = {
+    figures = {
         "current_type": instance.instance_type,
-        "current_hourly": None if current_hourly is None else str(current_hourly),
+        "current_hourly": None if current is None else str(current.amount),
         "target_type": target_type,
-        "target_hourly": None if target_hourly is None else str(target_hourly),
+        "target_hourly": None if target is None else str(target.amount),
     }
-    if billed is not None:
-        evidence = {**billed.evidence(instance.instance_id), **prices}
-    else:
-        evidence = {**pricing.table_evidence(instance.region), **prices}
-        evidence.update(_instance_caveats(instance))
-    if current_hourly is None or target_hourly is None:
-        return _no_price(evidence, instance.instance_type, target_type)
+    if current is None or target is None:
+        if billed is not None:
+            evidence = billed.evidence(instance.instance_id)
+        else:
+            evidence = {**pricing.table_evidence(instance.region), **_instance_caveats(instance)}
+        found = {instance.instance_type: current, target_type: target}
+        return _no_price({**evidence, **figures}, instance.region, found)
+    basis, evidence = price_basis(instance.region, today, current=current, target=target)
+    evidence.update(figures)
     if billed is not None:
         # The billed cost already carries the real rate (region, platform, spot, discounts);
         # within one family the price ratio between sizes holds for all of them.
-        ratio = target_hourly / current_hourly
+        ratio = target.amount / current.amount
         saving = max(billed.amount, Decimal(0)) * (1 - ratio)
-        evidence.update(price_ratio=str(ratio.quantize(Decimal("0.0001"))))
-        evidence["monthly_saving"] = money(saving)
+        evidence = {
+            **evidence,
+            **billed.evidence(instance.instance_id),
+            "price_ratio": str(ratio.quantize(Decimal("0.0001"))),
+            "monthly_saving": money(saving),
+        }
         return saving, BILLED, evidence
-    current = current_hourly * pricing.HOURS_PER_MONTH
-    target = target_hourly * pricing.HOURS_PER_MONTH
-    saving = current - target
+    evidence.update(_instance_caveats(instance))
+    current_monthly = current.amount * pricing.HOURS_PER_MONTH
+    target_monthly = target.amount * pricing.HOURS_PER_MONTH
+    saving = current_monthly - target_monthly
     evidence.update(
-        current_monthly=money(current), target_monthly=money(target), monthly_saving=money(saving)
+        current_monthly=money(current_monthly),
+        target_monthly=money(target_monthly),
+        monthly_saving=money(saving),
     )
-    return saving, PRICE_TABLE, evidence
+    return saving, basis, evidence
 
 
-def _volume_table_evidence(volume) -> dict:
-    return {
-        **pricing.table_evidence(volume.region),
-        "volume_type": volume.volume_type,
-        "size_gib": volume.size_gib,
-        "iops": volume.iops,
-    }
+def _volume_figures(volume) -> dict:
+    return {"volume_type": volume.volume_type, "size_gib": volume.size_gib, "iops": volume.iops}
 
 
 def volume_saving(account, volume, today: date) -> Saving:
@@ -266,36 +311,60 @@ def volume_saving(account, volume, today: date) -> Saving:
             BILLED,
             {**billed.evidence(volume.volume_id), "monthly_saving": money(saving)},
         )
-    evidence = _volume_table_evidence(volume)
-    monthly = pricing.volume_monthly(volume.volume_type, volume.size_gib, volume.iops)
-    if monthly is None:
+    storage = prices.ebs_gb_month(volume.volume_type, volume.region)
+    if storage is None:
+        evidence = {**pricing.table_evidence(volume.region), **_volume_figures(volume)}
         evidence["note"] = f"no price for volume type {volume.volume_type}: saving not estimated"
         return Decimal(0), PRICE_TABLE, evidence
-    evidence.update(monthly=money(monthly), monthly_saving=money(monthly))
-    return monthly, PRICE_TABLE, evidence
+    # Provisioned IOPS are priced from the table (us-east-1) wherever the volume is.
+    iops = pricing.provisioned_iops_monthly(volume.volume_type, volume.iops)
+    basis, evidence = price_basis(volume.region, today, table_parts=iops > 0, storage=storage)
+    monthly = storage.amount * volume.size_gib + iops
+    evidence.update(
+        _volume_figures(volume),
+        storage_monthly=money(storage.amount * volume.size_gib),
+        iops_monthly=money(iops),
+        monthly=money(monthly),
+        monthly_saving=money(monthly),
+    )
+    return monthly, basis, evidence
 
 
 def gp2_to_gp3_saving(account, volume, today: date) -> Saving:
     """gp2 minus gp3 with the same size and baseline IOPS, or the billed cost by that ratio."""
-    gp2 = pricing.volume_monthly("gp2", volume.size_gib)
-    gp3 = pricing.gp3_equivalent_monthly(volume.size_gib)
-    figures = {
-        "gp2_monthly": money(gp2),
-        "gp3_monthly": money(gp3),
-        "gp3_iops": pricing.gp3_equivalent_iops(volume.size_gib),
-        "gp3_throughput_mibps": pricing.GP3_INCLUDED_THROUGHPUT,
-    }
+    gp2_price, gp3_price = _same_source(
+        lambda: (
+            prices.ebs_gb_month("gp2", volume.region),
+            prices.ebs_gb_month("gp3", volume.region),
+        )
+    )
+    gp3_iops = pricing.gp3_equivalent_iops(volume.size_gib)
+    iops = pricing.provisioned_iops_monthly("gp3", gp3_iops)
+    gp2 = gp2_price.amount * volume.size_gib
+    gp3 = gp3_price.amount * volume.size_gib + iops
+    basis, evidence = price_basis(
+        volume.region, today, table_parts=iops > 0, gp2=gp2_price, gp3=gp3_price
+    )
+    evidence.update(
+        gp2_monthly=money(gp2),
+        gp3_monthly=money(gp3),
+        gp3_iops=gp3_iops,
+        gp3_throughput_mibps=pricing.GP3_INCLUDED_THROUGHPUT,
+    )
     billed = billed_cost(account, [volume.volume_id], today)
     if billed is not None:
         ratio = gp3 / gp2
         saving = max(billed.amount, Decimal(0)) * (1 - ratio)
-        evidence = {**billed.evidence(volume.volume_id), **figures}
-        evidence.update(price_ratio=str(ratio.quantize(Decimal("0.0001"))))
-        evidence["monthly_saving"] = money(saving)
+        evidence = {
+            **evidence,
+            **billed.evidence(volume.volume_id),
+            "price_ratio": str(ratio.quantize(Decimal("0.0001"))),
+            "monthly_saving": money(saving),
+        }
         return saving, BILLED, evidence
     saving = gp2 - gp3
-    evidence = {**_volume_table_evidence(volume), **figures, "monthly_saving": money(saving)}
-    return saving, PRICE_TABLE, evidence
+    evidence.update(_volume_figures(volume), monthly_saving=money(saving))
+    return saving, basis, evidence
 
 
 def eip_saving(account, address, today: date) -> Saving:
@@ -306,11 +375,10 @@ def eip_saving(account, address, today: date) -> Saving:
         saving = max(billed.amount, Decimal(0))
         evidence = billed.evidence(address.allocation_id)
         return saving, BILLED, {**evidence, "monthly_saving": money(saving)}
-    monthly = pricing.eip_monthly()
-    evidence = {
-        **pricing.table_evidence(address.region),
-        "hourly": str(pricing.PUBLIC_IPV4_HOURLY),
-        "monthly": money(monthly),
-        "monthly_saving": money(monthly),
-    }
-    return monthly, PRICE_TABLE, evidence
+    hourly = prices.public_ipv4_hourly(address.region)
+    basis, evidence = price_basis(address.region, today, address=hourly)
+    monthly = hourly.amount * pricing.HOURS_PER_MONTH
+    evidence.update(
+        hourly=str(hourly.amount), monthly=money(monthly), monthly_saving=money(monthly)
+    )
+    return monthly, basis, evidence

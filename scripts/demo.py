@@ -303,6 +303,10 @@ def main() -> int:
         # The whole pipeline through the real code path (AssumeRole, Cost Explorer, EC2,
         # CloudWatch) against the emulator, so the demo opens on real recommendations.
         children.manage("refresh")
+        # Regional prices from the Price List (the front answers it, demo/pricing.py) for the
+        # fleet just synced, then detection again so the savings open on them.
+        children.manage("refresh_prices")
+        children.manage("detect_idle")
         # Alerts print to this console (the demo's e-mail backend).
         children.manage("check_budgets")
         children.manage("send_alerts")

@@ -24,7 +24,7 @@ from config.admin_display import (
     money,
 )
 from config.paginators import EstimatedCountPaginator
-from costs.admin import tags  # noqa: F401  (tag keys and tag spend)
+from costs.admin import prices, tags  # noqa: F401  (the price cache; tag keys and tag spend)
 from costs.admin.filters import RegionFilter, ServiceFilter
 from costs.models import BillingImport, CommitmentUsageHour, CostRecord, SyncRun
 

@@ -38,6 +38,7 @@ from costs.models import (
     CommitmentUsageHour,
     CostRecord,
     CostRollup,
+    PriceQuote,
     SyncRun,
     TagKey,
     TagSpend,
@@ -339,6 +340,14 @@ def _costs(organization, account, i):
         status=BillingImport.Status.SUCCEEDED,
         finished_at=timezone.now(),
         reject_reasons={"bad date": 1},
+    )
+    PriceQuote.objects.create(  # public prices: no organisation
+        key=f"ec2:m5.{i}xlarge",
+        region="eu-west-1",
+        amount=Decimal("0.214"),
+        unit="hour",
+        sku=f"SKU{i}",
+        fetched_at=timezone.now(),
     )
 
 

@@ -1,12 +1,12 @@
 """Savings: the resource's own billed cost first, the dated price table otherwise."""
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from costs.models import CostRecord
+from costs.models import CostRecord, PriceQuote
 from findings import savings
 from findings.models import Recommendation
 from fleet.models import ElasticIP, Instance, Volume
@@ -14,6 +14,7 @@ from fleet.models import ElasticIP, Instance, Volume
 TODAY = date(2026, 11, 23)
 BILLED = Recommendation.SavingBasis.BILLED
 PRICE_TABLE = Recommendation.SavingBasis.PRICE_TABLE
+PRICE_LIST = Recommendation.SavingBasis.PRICE_LIST
 ARN = "arn:aws:ec2:us-east-1:111111111111"
 
 
@@ -288,3 +289,144 @@ class TestVolumesAndAddresses:
         daily_costs(acme_account, "203.0.113.7", "0.10")
 
         assert savings.eip_saving(acme_account, address, TODAY)[:2] == (Decimal("3.00"), BILLED)
+
+
+def listed(key, amount, unit="hour", region="eu-west-1", fetched=date(2026, 11, 20)):
+    PriceQuote.objects.create(
+        key=key,
+        region=region,
+        amount=Decimal(amount),
+        unit=unit,
+        fetched_at=datetime(fetched.year, fetched.month, fetched.day, 4, tzinfo=UTC),
+    )
+
+
+class TestRegionalPrices:
+    """Outside us-east-1 the cached Price List figure for the region, shown with its source and
+    date; the table's us-east-1 figure, marked as such, when the cache has none."""
+
+    @pytest.fixture
+    def box(self, acme_account):
+        return Instance.objects.create(
+            account=acme_account,
+            region="eu-west-1",
+            instance_id="i-0eu",
+            instance_type="m5.2xlarge",
+            state="running",
+        )
+
+    def test_stopping_uses_the_cached_regional_price(self, acme_account, box):
+        listed("ec2:m5.2xlarge", "0.428")
+
+        saving, basis, evidence = savings.instance_stop_saving(acme_account, box, TODAY)
+
+        assert (saving, basis) == (Decimal("312.44"), PRICE_LIST)  # 0.428 x 730
+        assert evidence["basis"] == "AWS Price List (eu-west-1, fetched 2026-11-20)"
+        assert evidence["hourly"] == "0.428"
+        assert evidence["instance_price_source"] == "price_list"
+        assert evidence["instance_price_region"] == "eu-west-1"
+        assert evidence["instance_price_as_of"] == "2026-11-20"
+        assert "price_table_as_of" not in evidence
+        json.dumps(evidence)
+
+    def test_without_a_cached_price_the_table_marked_us_east_1(self, acme_account, box):
+        listed("ec2:m5.2xlarge", "0.5", region="ap-south-1")  # another region's figure
+
+        saving, basis, evidence = savings.instance_stop_saving(acme_account, box, TODAY)
+
+        assert (saving, basis) == (Decimal("280.32"), PRICE_TABLE)
+        assert evidence["basis"] == "price table (us-east-1 prices)"
+        assert evidence["instance_price_region"] == "us-east-1"
+        assert evidence["instance_price_as_of"] == "2025-01-01"
+
+    def test_an_old_figure_is_used_and_says_so(self, acme_account, box):
+        listed("ec2:m5.2xlarge", "0.428", fetched=date(2026, 9, 1))
+
+        _, basis, evidence = savings.instance_stop_saving(acme_account, box, TODAY)
+
+        assert basis == PRICE_LIST
+        assert evidence["basis"] == (
+            "AWS Price List (eu-west-1, fetched 2026-09-01, over 35 days old)"
+        )
+
+    def test_billed_cost_stays_first(self, acme_account, box):
+        listed("ec2:m5.2xlarge", "0.428")
+        listed("ec2:m5.xlarge", "0.214")
+        daily_costs(acme_account, "i-0eu", "6.00")
+
+        saving, basis, evidence = savings.resize_saving(acme_account, box, "m5.xlarge", TODAY)
+
+        assert (saving, basis) == (Decimal("90.00"), BILLED)
+        assert evidence["basis"] == "billed cost, last 30 days"
+        assert evidence["price_ratio"] == "0.5000"
+        assert evidence["current_price_source"] == "price_list"
+
+    def test_a_resize_takes_both_prices_from_one_source(self, acme_account, box):
+        listed("ec2:m5.2xlarge", "0.428")  # the target, m5.xlarge, is not cached
+
+        saving, basis, evidence = savings.resize_saving(acme_account, box, "m5.xlarge", TODAY)
+
+        # Not 0.428 - 0.192 (Ireland minus Virginia): both from the table.
+        assert (saving, basis) == (Decimal("140.16"), PRICE_TABLE)
+        assert evidence["current_price_source"] == evidence["target_price_source"] == "price_table"
+
+        listed("ec2:m5.xlarge", "0.214")
+        from costs import prices
+
+        prices.forget_snapshot()
+        saving, basis, evidence = savings.resize_saving(acme_account, box, "m5.xlarge", TODAY)
+        assert (saving, basis) == (Decimal("156.22"), PRICE_LIST)
+        assert evidence["target_hourly"] == "0.214"
+
+    def test_volumes_gp3_and_addresses(self, acme_account):
+        listed("ebs:gp2", "0.11", "GB-month")
+        listed("ebs:gp3", "0.088", "GB-month")
+        listed("ipv4:hour", "0.005")
+        volume = Volume.objects.create(
+            account=acme_account,
+            region="eu-west-1",
+            volume_id="vol-eu",
+            volume_type="gp2",
+            size_gib=100,
+            state="in-use",
+        )
+        address = ElasticIP.objects.create(
+            account=acme_account,
+            region="eu-west-1",
+            allocation_id="eipalloc-eu",
+            public_ip="203.0.113.9",
+        )
+
+        assert savings.volume_saving(acme_account, volume, TODAY)[:2] == (
+            Decimal("11.00"),
+            PRICE_LIST,
+        )
+        saving, basis, evidence = savings.gp2_to_gp3_saving(acme_account, volume, TODAY)
+        assert (saving, basis) == (Decimal("2.200"), PRICE_LIST)
+        assert (evidence["gp2_price"], evidence["gp3_price"]) == ("0.11", "0.088")
+        saving, basis, evidence = savings.eip_saving(acme_account, address, TODAY)
+        assert (saving, basis, evidence["address_price_region"]) == (
+            Decimal("3.65"),
+            PRICE_LIST,
+            "eu-west-1",
+        )
+
+    def test_provisioned_iops_from_the_table_make_the_basis_the_tables(self, acme_account):
+        listed("ebs:io1", "0.138", "GB-month")
+        volume = Volume.objects.create(
+            account=acme_account,
+            region="eu-west-1",
+            volume_id="vol-io",
+            volume_type="io1",
+            size_gib=100,
+            iops=1000,
+            state="available",
+        )
+
+        saving, basis, evidence = savings.volume_saving(acme_account, volume, TODAY)
+
+        assert (saving, basis) == (Decimal("78.80"), PRICE_TABLE)  # 13.80 + 1000 x 0.065
+        assert evidence["storage_price_source"] == "price_list"
+        assert evidence["basis"] == (
+            "price table (us-east-1 prices) and AWS Price List (eu-west-1, fetched 2026-11-20)"
+        )

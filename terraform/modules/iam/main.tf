@@ -130,6 +130,7 @@ resource "aws_iam_role" "task" {
 }
 
 data "aws_iam_policy_document" "task" {
+  #checkov:skip=CKV_AWS_356:pricing:GetProducts (the public AWS Price List, for regional prices) supports no resource-level scoping; it is read-only.
   statement {
     sid       = "AssumeCustomerRoles"
     actions   = ["sts:AssumeRole"]
@@ -145,6 +146,12 @@ data "aws_iam_policy_document" "task" {
       variable = "ses:FromAddress"
       values   = [var.ses_from_address]
     }
+  }
+
+  statement {
+    sid       = "ReadPublicPrices"
+    actions   = ["pricing:GetProducts"]
+    resources = ["*"]
   }
 
   dynamic "statement" {

@@ -35,6 +35,8 @@ READ_ONLY_STAR_ACTIONS = {
     "ce:GetReservationCoverage",
     "ce:GetReservationUtilization",
     "ce:GetSavingsPlansPurchaseRecommendation",
+    # The task role reads the public AWS Price List (regional on-demand prices).
+    "pricing:GetProducts",
     # The deploy role reads the latest revision it renders the new image into.
     "ecs:DescribeTaskDefinition",
 }

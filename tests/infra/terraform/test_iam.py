@@ -38,6 +38,13 @@ def test_task_role_assumes_customer_roles_and_sends_from_one_address_only():
     assert not {a for a in actions if a.split(":")[0] in ("ec2", "cloudwatch", "ce", "logs")}
 
 
+def test_task_role_reads_the_public_price_list_and_nothing_else_of_pricing():
+    statements = {s["sid"]: s for s in iam_documents(modules()["iam"])["task"]}
+    prices = statements["ReadPublicPrices"]
+    assert prices["actions"] == ["pricing:GetProducts"]
+    assert prices["resources"] == ["*"]
+
+
 def test_execution_role_reads_only_this_deployments_secrets():
     iam = modules()["iam"]
     statements = {s["sid"]: s for s in iam_documents(iam)["execution"]}
