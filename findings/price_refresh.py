@@ -8,6 +8,7 @@ whole installation's present inventory.
 from __future__ import annotations
 
 from costs import price_list, pricing
+from findings import generations
 from fleet.models import (
     DatabaseInstance,
     ElasticIP,
@@ -35,10 +36,13 @@ def price_needs() -> set[tuple[str, str]]:
     needs: set[tuple[str, str]] = set()
     families = _family_sizes()
     for region, instance_type in _pairs(Instance, "instance_type"):
-        needs.add((f"ec2:{instance_type}", region))
-        # Rightsizing prices the smaller sizes of the same family.
-        for sibling in families.get(instance_type.split(".")[0], []):
-            needs.add((f"ec2:{sibling}", region))
+        # Rightsizing prices the smaller sizes of the same family; the type moves price the
+        # current-generation and Graviton equivalents of each of them.
+        family = {instance_type, *families.get(instance_type.split(".")[0], [])}
+        for candidate in family:
+            modern = generations.current_generation(candidate)
+            moves = {candidate, modern, generations.graviton_equivalent(modern or candidate)}
+            needs.update((f"ec2:{t}", region) for t in moves if t)
     for region, volume_type in _pairs(Volume, "volume_type"):
         needs.add((f"ebs:{volume_type}", region))
         if volume_type == "gp2":
