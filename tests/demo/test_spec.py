@@ -32,7 +32,7 @@ def load(tmp_path, text):
 def test_the_demo_fleet_file_loads():
     accounts, instances, volumes, addresses = load_fleet(FLEET_FILE)
     assert [a.name for a in accounts] == ["Production", "Staging", "Development"]
-    assert (len(instances), len(volumes), len(addresses)) == (8, 3, 2)
+    assert (len(instances), len(volumes), len(addresses)) == (10, 3, 2)
 
 
 def test_a_minimal_file_gives_the_defaults(tmp_path):
