@@ -34,6 +34,19 @@ READ_ACTIONS = [
     "ce:GetReservationCoverage",
     "ce:GetReservationUtilization",
     "ce:GetSavingsPlansPurchaseRecommendation",
+    # Waste beyond EC2: snapshots (and the AMIs that use them) and NAT gateways come under
+    # ec2:Describe*, named so that a role narrowing Describe* keeps them; RDS instances (their
+    # tags come in DescribeDBInstances' TagList) and load balancers with their target health.
+    "ec2:DescribeSnapshots",
+    "ec2:DescribeImages",
+    "ec2:DescribeNatGateways",
+    "rds:DescribeDBInstances",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:DescribeTags",
+    # No pricing:GetProducts here: the Price List API is public price data, called with the
+    # platform's own credentials (its task role), never through a customer's role.
 ]
 STOP_START_ACTIONS = ["ec2:StopInstances", "ec2:StartInstances"]
 

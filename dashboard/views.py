@@ -13,6 +13,7 @@ from actions.models import InstanceAction, Schedule
 from config.admin_display import evidence_table, heat_map
 from costs.models import SyncRun
 from dashboard import allocation_card, commitments_card, overview
+from findings.display import readable_evidence, resource_type
 from findings.idle import Verdict
 from findings.models import Recommendation
 from fleet.models import Instance
@@ -54,7 +55,10 @@ def _with_instances(user, recommendations) -> list:
     )
     instances = {(i.account_id, i.instance_id): i for i in _annotate_for_buttons(user, found)}
     for rec in recommendations:
+        # Only these kinds get an instance (and so a Stop or Schedule button): an RDS, NAT,
+        # load balancer or snapshot finding never acts on an EC2 instance.
         rec.instance = instances.get((rec.account_id, rec.resource_id))
+        rec.resource_type = resource_type(rec.kind)
     return recommendations
 
 
@@ -85,7 +89,7 @@ def recommendation_detail(request, pk: int):
         Recommendation.objects.for_user(request.user).select_related("account"), pk=pk
     )
     (rec,) = _with_instances(request.user, [rec])
-    evidence, heat = dict(rec.evidence or {}), None
+    evidence, heat = readable_evidence(rec.evidence), None
     if rec.kind == Recommendation.Kind.SCHEDULE and isinstance(evidence.get("heat_map"), dict):
         heat = heat_map(evidence.pop("heat_map"), evidence.get("time_zone", "UTC"))
     context = {"rec": rec, "evidence": evidence_table(evidence), "heat_map": heat}

@@ -31,7 +31,7 @@ def existing_demo_instances(client: AccountClients, account: DemoAccount) -> dic
     return found
 
 
-def _tags(
+def demo_tags(
     account: DemoAccount, key: str, name: str, extra: Mapping[str, str] | None = None
 ) -> list[dict]:
     tags = {"Name": name, "Environment": account.environment, DEMO_KEY_TAG: key, **(extra or {})}
@@ -65,7 +65,7 @@ _ROOT_VOLUME = [
 
 
 def _root_volume_tags(account: DemoAccount, member: DemoInstance) -> list[dict]:
-    return _tags(account, f"{member.key}-root", f"{member.name}-root", member.tags)
+    return demo_tags(account, f"{member.key}-root", f"{member.name}-root", member.tags)
 
 
 def launch_instance(ec2, account: DemoAccount, member: DemoInstance, image_id: str) -> str:
@@ -78,7 +78,7 @@ def launch_instance(ec2, account: DemoAccount, member: DemoInstance, image_id: s
         TagSpecifications=[
             {
                 "ResourceType": "instance",
-                "Tags": _tags(account, member.key, member.name, member.tags),
+                "Tags": demo_tags(account, member.key, member.name, member.tags),
             },
             {"ResourceType": "volume", "Tags": _root_volume_tags(account, member)},
         ],
@@ -101,7 +101,7 @@ def launch_asg_member(
         TagSpecifications=[
             {
                 "ResourceType": "launch-template",
-                "Tags": _tags(account, member.key, template_name),
+                "Tags": demo_tags(account, member.key, template_name),
             }
         ],
     )
@@ -109,7 +109,7 @@ def launch_asg_member(
     # the group itself adds aws:autoscaling:groupName.
     group_tags = [
         {**tag, "PropagateAtLaunch": True}
-        for tag in _tags(account, member.key, member.name, member.tags)
+        for tag in demo_tags(account, member.key, member.name, member.tags)
     ]
     autoscaling = client("autoscaling", member.region)
     autoscaling.create_auto_scaling_group(
@@ -169,7 +169,7 @@ def create_volume(
         Size=volume.size_gib,
         VolumeType=volume.volume_type,
         TagSpecifications=[
-            {"ResourceType": "volume", "Tags": _tags(account, volume.key, volume.name)}
+            {"ResourceType": "volume", "Tags": demo_tags(account, volume.key, volume.name)}
         ],
     )
     volume_id = response["VolumeId"]
@@ -184,7 +184,7 @@ def allocate_address(
     response = ec2.allocate_address(
         Domain="vpc",
         TagSpecifications=[
-            {"ResourceType": "elastic-ip", "Tags": _tags(account, address.key, address.name)}
+            {"ResourceType": "elastic-ip", "Tags": demo_tags(account, address.key, address.name)}
         ],
     )
     allocation_id = response["AllocationId"]

@@ -68,14 +68,19 @@ from demo.organisation import (
     register_demo_organization,
     trust_policy,
 )
+from demo.services import seed_services
 from demo.spec import (
     ASG_MEMBER,
     ASG_NAME_TAG,
     DEMO_ACCOUNTS,
     DEMO_ADDRESSES,
+    DEMO_DATABASES,
     DEMO_INSTANCES,
     DEMO_KEY_TAG,
+    DEMO_LOAD_BALANCERS,
+    DEMO_NAT_GATEWAYS,
     DEMO_ROLE_NAME,
+    DEMO_SNAPSHOTS,
     DEMO_VOLUMES,
     DEVELOPMENT,
     IDLE,
@@ -95,7 +100,11 @@ from demo.spec import (
     VERDICTS,
     DemoAccount,
     DemoAddress,
+    DemoDatabase,
     DemoInstance,
+    DemoLoadBalancer,
+    DemoNatGateway,
+    DemoSnapshot,
     DemoVolume,
     demo_account,
     demo_instance,
@@ -133,11 +142,15 @@ __all__ = [
     "DEMO_ADDRESSES",
     "DEMO_BUDGET_USD",
     "DEMO_COST_LINES",
+    "DEMO_DATABASES",
     "DEMO_INSTANCES",
     "DEMO_KEY_TAG",
+    "DEMO_LOAD_BALANCERS",
+    "DEMO_NAT_GATEWAYS",
     "DEMO_ORG_NAME",
     "DEMO_ORG_SLUG",
     "DEMO_ROLE_NAME",
+    "DEMO_SNAPSHOTS",
     "DEMO_TAG_KEYS",
     "DEMO_VOLUMES",
     "DEVELOPMENT",
@@ -178,8 +191,12 @@ __all__ = [
     "CostSpike",
     "DemoAccount",
     "DemoAddress",
+    "DemoDatabase",
     "DemoInstance",
+    "DemoLoadBalancer",
+    "DemoNatGateway",
     "DemoSeedError",
+    "DemoSnapshot",
     "DemoVolume",
     "HourlySample",
     "SeedReport",
@@ -217,6 +234,10 @@ class AccountReport:
     instances_by_region: dict[str, int] = field(default_factory=dict)
     volumes: dict[str, str] = field(default_factory=dict)  # key -> volume id
     addresses: dict[str, str] = field(default_factory=dict)  # key -> allocation id
+    snapshots: dict[str, str] = field(default_factory=dict)  # key -> snapshot id
+    databases: dict[str, str] = field(default_factory=dict)  # key -> DB instance identifier
+    nat_gateways: dict[str, str] = field(default_factory=dict)  # key -> NAT gateway id
+    load_balancers: dict[str, str] = field(default_factory=dict)  # key -> "app/<name>/<id>"
     metric_datapoints: int = 0
     ce_days: int = 0
 
@@ -325,3 +346,4 @@ def _seed_region(
     for member in members:
         items = metric_data(instance_ids[member.key], hourly_samples(member, now))
         report.metric_datapoints += put_metric_data(cloudwatch, items)
+    seed_services(client, account, region, now, report)

@@ -95,6 +95,59 @@ class DemoAddress:
     associate_with: str | None = None  # a DemoInstance key
 
 
+@dataclass(frozen=True)
+class DemoSnapshot:
+    """An EBS snapshot of a volume the seeder creates, snapshots and (volume_gone) deletes."""
+
+    key: str
+    name: str
+    account_id: str
+    region: str
+    size_gib: int
+    # How old the story says it is. The emulator stamps StartTime with the moment of seeding
+    # and offers no way to move it, so the demo tests age the stored row by this much.
+    age_days: int = 120
+    volume_gone: bool = True
+
+
+@dataclass(frozen=True)
+class DemoDatabase:
+    """An RDS instance; `connections` is the DatabaseConnections maximum every hour reports."""
+
+    key: str
+    name: str
+    account_id: str
+    region: str
+    engine: str
+    instance_class: str
+    allocated_gib: int
+    multi_az: bool = False
+    connections: int = 0
+    cpu_percent: float = 2.0
+
+
+@dataclass(frozen=True)
+class DemoNatGateway:
+    """A NAT gateway in the region's default VPC; `bytes_per_hour` is all the traffic it moves."""
+
+    key: str
+    name: str
+    account_id: str
+    region: str
+    bytes_per_hour: int = 0
+
+
+@dataclass(frozen=True)
+class DemoLoadBalancer:
+    """A load balancer across the default VPC's subnets, with an empty target group."""
+
+    key: str
+    name: str
+    account_id: str
+    region: str
+    lb_type: str = "application"
+
+
 class FleetFileError(ValueError):
     """data/fleet.toml does not describe a fleet the seeder can build."""
 
@@ -159,7 +212,38 @@ def _check(accounts, instances, volumes, addresses) -> None:
             raise FleetFileError(f"{item.key}: no instance {key!r} in its account and region")
 
 
+def load_services(path: Path = FLEET_FILE, accounts: tuple[DemoAccount, ...] | None = None):
+    """(snapshots, databases, nat_gateways, load_balancers): the fleet beyond EC2 instances."""
+    with path.open("rb") as f:
+        data = tomllib.load(f)
+    by_name = {account.name: account for account in (accounts or load_fleet(path)[0])}
+    regions = {account.account_id: account.regions for account in by_name.values()}
+    tables = []
+    for kind, name in (
+        (DemoSnapshot, "snapshots"),
+        (DemoDatabase, "databases"),
+        (DemoNatGateway, "nat_gateways"),
+        (DemoLoadBalancer, "load_balancers"),
+    ):
+        entries = data.get(name, ())
+        built = (_build(kind, e, by_name, f"{name}[{n}]") for n, e in enumerate(entries))
+        tables.append(tuple(built))
+    keys = [item.key for table in tables for item in table]
+    if len(set(keys)) != len(keys):
+        raise FleetFileError("snapshot, database, NAT and load balancer keys must be unique")
+    for item in (item for table in tables for item in table):
+        if item.region not in regions[item.account_id]:
+            raise FleetFileError(f"{item.key}: {item.region} is not one of its account's regions")
+    for balancer in tables[3]:
+        if balancer.lb_type not in ("application", "network"):
+            raise FleetFileError(f"{balancer.key}: unknown load balancer type {balancer.lb_type!r}")
+    return tuple(tables)
+
+
 DEMO_ACCOUNTS, DEMO_INSTANCES, DEMO_VOLUMES, DEMO_ADDRESSES = load_fleet()
+DEMO_SNAPSHOTS, DEMO_DATABASES, DEMO_NAT_GATEWAYS, DEMO_LOAD_BALANCERS = load_services(
+    accounts=DEMO_ACCOUNTS
+)
 
 
 def demo_account(account_id: str) -> DemoAccount:
@@ -184,6 +268,10 @@ def demo_instance(key: str) -> DemoInstance:
         if member.key == key:
             return member
     raise KeyError(key)
+
+
+def in_place(items, account_id: str, region: str) -> list:
+    return [item for item in items if (item.account_id, item.region) == (account_id, region)]
 
 
 def instances_in(account_id: str, region: str | None = None) -> list[DemoInstance]:

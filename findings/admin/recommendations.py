@@ -10,6 +10,7 @@ from accounts.admin_filters import AccountFilter, AccountOrganizationFilter
 from accounts.admin_tenancy import ReadOnlyAdmin, TenantScopedAdmin
 from config.admin_display import account_link, admin_link, evidence_table, heat_map, money
 from findings.admin.dismissal import RecommendationDismissalMixin
+from findings.display import readable_evidence, resource_type
 from findings.models import DetectionSettings, Recommendation
 from fleet.models import Instance
 
@@ -17,6 +18,7 @@ from fleet.models import Instance
 BASIS = {
     Recommendation.SavingBasis.BILLED: "billed cost",
     Recommendation.SavingBasis.PRICE_TABLE: "price table",
+    Recommendation.SavingBasis.PRICE_LIST: "Price List",
 }
 
 
@@ -77,7 +79,7 @@ class RecommendationAdmin(RecommendationDismissalMixin, ReadOnlyAdmin):
     def resource(self, obj):
         if obj.instance_id:
             return admin_link(Instance, obj.instance_id, obj.instance)
-        return obj.resource_id
+        return f"{obj.resource_id} ({resource_type(obj.kind)})"
 
     @admin.display(description="monthly saving", ordering="monthly_saving")
     def monthly_saving_money(self, obj):
@@ -99,12 +101,12 @@ class RecommendationAdmin(RecommendationDismissalMixin, ReadOnlyAdmin):
 
     @admin.display(description="evidence")
     def evidence_shown(self, obj):
-        evidence = dict(obj.evidence or {})
-        figures = evidence.pop("heat_map", None)
-        if obj.kind == Recommendation.Kind.SCHEDULE and isinstance(figures, dict):
+        evidence = readable_evidence(obj.evidence)
+        if obj.kind == Recommendation.Kind.SCHEDULE and isinstance(evidence.get("heat_map"), dict):
+            figures = evidence.pop("heat_map")
             zone = evidence.get("time_zone", "UTC")
             return format_html("{}{}", heat_map(figures, zone), evidence_table(evidence))
-        return evidence_table(obj.evidence)
+        return evidence_table(evidence)
 
 
 @admin.register(DetectionSettings)

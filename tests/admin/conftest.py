@@ -44,7 +44,17 @@ from costs.models import (
     TagSpend,
 )
 from findings.models import DetectionSettings, Recommendation
-from fleet.models import ElasticIP, Instance, UtilizationDay, Volume
+from fleet.models import (
+    DatabaseInstance,
+    ElasticIP,
+    Instance,
+    LoadBalancer,
+    NatGateway,
+    ResourceMetricDay,
+    Snapshot,
+    UtilizationDay,
+    Volume,
+)
 
 APPS = ("accounts", "costs", "allocation", "commitments", "fleet", "findings", "actions", "alerts")
 
@@ -178,6 +188,93 @@ def _commitments(account, i, today):
     )
 
 
+def _beyond_ec2(account, i, today, region):
+    """An RDS instance, a snapshot, a NAT gateway and a load balancer, their daily figures and a
+    recommendation of each new kind (the EC2 ones, old generation and Graviton, on no instance
+    row: the pages must not need one)."""
+    database = DatabaseInstance.objects.create(
+        account=account,
+        region=region,
+        db_instance_id=f"db-{i}",
+        engine="aurora-postgresql" if i % 2 else "postgres",
+        instance_class="db.r6g.large" if i % 2 else "db.m5.large",
+        status="available",
+        multi_az=not i % 2,
+        allocated_gib=100,
+        cluster_id=f"cluster-{i}" if i % 2 else "",
+    )
+    snapshot = Snapshot.objects.create(
+        account=account,
+        region=region,
+        snapshot_id=f"snap-{i:017x}",
+        volume_id="vol-ffffffff",
+        size_gib=50,
+        storage_tier="archive" if i % 2 else "standard",
+        state="completed",
+        started_at=timezone.now() - timedelta(days=100 + i),
+        image_ids=[f"ami-{i:017x}"] if i % 2 else [],
+    )
+    nat = NatGateway.objects.create(
+        account=account, region=region, nat_gateway_id=f"nat-{i:017x}", state="available"
+    )
+    balancer = LoadBalancer.objects.create(
+        account=account,
+        region=region,
+        dimension=f"{'net' if i % 2 else 'app'}/lb-{i}/{i:016x}",
+        arn=f"arn:aws:elasticloadbalancing:{region}:{account.account_id}:loadbalancer/lb-{i}",
+        name=f"lb-{i}",
+        lb_type="network" if i % 2 else "application",
+        state="active",
+        target_groups=1,
+        registered_targets=2,
+    )
+    ResourceMetricDay.objects.bulk_create(
+        ResourceMetricDay(
+            account=account,
+            resource_kind=kind,
+            resource_id=resource_id,
+            day=today - timedelta(days=back),
+            hours=24 if figures else 0,
+            figures=figures,
+        )
+        for kind, resource_id, figures in (
+            ("rds", database.db_instance_id, {"connections_max": 0, "cpu_avg": 1.2}),
+            ("nat", nat.nat_gateway_id, {"bytes_out_to_destination": 0}),
+            ("lb", balancer.dimension, {}),
+        )
+        for back in (1, 2)
+    )
+    price = {
+        "hourly_price": "0.045",
+        "hourly_unit": "hour",
+        "hourly_price_source": "price_list" if i % 2 else "price_table",
+        "hourly_price_region": region,
+        "hourly_price_as_of": "2026-12-01",
+    }
+    for kind, resource_id in (
+        (Recommendation.Kind.IDLE_DATABASE, database.db_instance_id),
+        (Recommendation.Kind.OLD_SNAPSHOT, snapshot.snapshot_id),
+        (Recommendation.Kind.IDLE_NAT_GATEWAY, nat.nat_gateway_id),
+        (Recommendation.Kind.IDLE_LOAD_BALANCER, balancer.dimension),
+        (Recommendation.Kind.OLD_GENERATION, f"i-old{i:014x}"),
+        (Recommendation.Kind.GRAVITON, f"i-arm{i:014x}"),
+    ):
+        Recommendation.objects.create(
+            account=account,
+            kind=kind,
+            resource_id=resource_id,
+            region=region,
+            summary=f"{resource_id} ({kind})",
+            action="Act on it",
+            target_type="m7g.large" if kind == Recommendation.Kind.GRAVITON else "",
+            monthly_saving=Decimal("32.85"),
+            saving_basis=Recommendation.SavingBasis.PRICE_LIST
+            if i % 2
+            else Recommendation.SavingBasis.PRICE_TABLE,
+            evidence=price,
+        )
+
+
 def _inventory(account, i, today):
     instance = Instance.objects.create(
         account=account,
@@ -237,6 +334,7 @@ def _inventory(account, i, today):
         allocation_id=f"eipalloc-{i}",
         public_ip=f"203.0.113.{i % 250}",
     )
+    _beyond_ec2(account, i, today, instance.region)
     action = InstanceAction.objects.create(
         organization=account.organization,
         account=account,

@@ -55,13 +55,15 @@ def test_organisations_count_members_and_accounts(client, olivia_staff, acme, ac
 
 
 def test_accounts_show_their_open_savings(client, olivia_staff, grow, acme_account):
-    grow(2)  # one idle box ($70.08) and one volume ($8) per round, alternating accounts
+    # Per round, alternating accounts: one idle box ($70.08), one volume ($8) and one finding of
+    # each of the six kinds beyond them ($32.85 each).
+    grow(2)
     client.force_login(olivia_staff)
 
     body = client.get(reverse("admin:accounts_cloudaccount_changelist")).content.decode()
 
-    assert '<td class="field-open_recommendations">2</td>' in body
-    assert '<td class="field-open_saving_money">$78.08/month</td>' in body
+    assert '<td class="field-open_recommendations">8</td>' in body
+    assert '<td class="field-open_saving_money">$275.18/month</td>' in body
 
 
 def test_sync_runs_read_as_durations_and_windows(client, olivia_staff, acme_account):

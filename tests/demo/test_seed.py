@@ -321,14 +321,24 @@ def test_seed_demo_prints_a_summary_then_skips_seeded_accounts(aws):
     condition = role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
     assert condition["StringEquals"]["sts:ExternalId"] == production.external_id
     assert f"Demo organisation in {aws}" in summary
-    assert "Production (111111111111): 6 instances (us-east-1: 5, eu-west-1: 1)" in summary
-    assert "2 volumes, 2 Elastic IPs, 6,384 metric datapoints, 90 Cost Explorer days" in summary
-    assert "Staging (222222222222): 1 instance (us-east-1: 1), 0 volumes, 0 Elastic IPs" in summary
-    assert "Seeded 3 of 3 accounts: 8 instances, 3 volumes, 2 Elastic IPs" in summary
+    assert "Production (111111111111): 7 instances (us-east-1: 6, eu-west-1: 1)" in summary
+    assert (
+        "2 volumes, 2 Elastic IPs, 1 NAT gateway, 1 load balancer, 8,736 metric datapoints, "
+        "90 Cost Explorer days"
+    ) in summary
+    assert (
+        "Staging (222222222222): 2 instances (us-east-1: 2), 0 volumes, 0 Elastic IPs, "
+        "1 RDS instance, 1,824 metric datapoints"
+    ) in summary
+    assert "Development (333333333333): 1 instance (us-east-1: 1), 1 volume, " in summary
+    assert (
+        "Seeded 3 of 3 accounts: 10 instances, 3 volumes, 2 Elastic IPs, 1 snapshot, "
+        "1 RDS instance, 1 NAT gateway, 1 load balancer, 11,568 metric datapoints"
+    ) in summary
 
     out = StringIO()
     call_command("seed_demo", stdout=out)
-    assert "Production (111111111111): already seeded (6 demo instances), skipped" in out.getvalue()
+    assert "Production (111111111111): already seeded (7 demo instances), skipped" in out.getvalue()
     assert "Seeded 0 of 3 accounts: 0 instances" in out.getvalue()
     # Nothing was created twice. The command trusts placeholder ExternalIds.
     placeholder = demo.placeholder_external_id

@@ -13,7 +13,8 @@ from demo.seed import (
 
 
 def _count(items, noun: str) -> str:
-    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+    n = items if isinstance(items, int) else len(items)
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 class Command(BaseCommand):
@@ -62,6 +63,7 @@ class Command(BaseCommand):
         return (
             f"{title}: {_count(account.instances, 'instance')} ({regions}), "
             f"{_count(account.volumes, 'volume')}, {_count(account.addresses, 'Elastic IP')}, "
+            f"{_beyond_instances(account)}"
             f"{account.metric_datapoints:,} metric datapoints, "
             f"{account.ce_days} Cost Explorer days queued"
         )
@@ -74,6 +76,25 @@ class Command(BaseCommand):
             f"{sum(len(a.instances) for a in seeded)} instances, "
             f"{sum(len(a.volumes) for a in seeded)} volumes, "
             f"{sum(len(a.addresses) for a in seeded)} Elastic IPs, "
+            f"{_count(sum(len(a.snapshots) for a in seeded), 'snapshot')}, "
+            f"{_count(sum(len(a.databases) for a in seeded), 'RDS instance')}, "
+            f"{_count(sum(len(a.nat_gateways) for a in seeded), 'NAT gateway')}, "
+            f"{_count(sum(len(a.load_balancers) for a in seeded), 'load balancer')}, "
             f"{sum(a.metric_datapoints for a in seeded):,} metric datapoints, "
             f"{sum(a.ce_days for a in seeded)} Cost Explorer days queued."
         )
+
+
+def _beyond_instances(account: AccountReport) -> str:
+    """The snapshots, RDS instances, NAT gateways and load balancers the account holds, if any."""
+    parts = [
+        _count(items, label)
+        for items, label in (
+            (account.snapshots, "snapshot"),
+            (account.databases, "RDS instance"),
+            (account.nat_gateways, "NAT gateway"),
+            (account.load_balancers, "load balancer"),
+        )
+        if items
+    ]
+    return "".join(f"{part}, " for part in parts)

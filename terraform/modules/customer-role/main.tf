@@ -1,6 +1,8 @@
 # The role a customer account creates so Spendlens can read its costs, inventory and metrics.
 # Least privilege: read-only, plus (opt-in) stop/start restricted to tagged instances.
 # Keep READ_ACTIONS in accounts/onboarding.py and this list in step (a test compares them).
+# The Price List API (pricing:GetProducts) is called with the platform's own credentials, so it
+# is granted to the platform's task role (modules/iam), not here.
 
 data "aws_partition" "current" {}
 
@@ -30,7 +32,7 @@ resource "aws_iam_role" "spendlens" {
 }
 
 data "aws_iam_policy_document" "read" {
-  #checkov:skip=CKV_AWS_356:ce:GetCostAndUsage, ce:GetCostForecast, cloudwatch:GetMetricData, autoscaling:DescribeAutoScalingGroups, the commitments reads (savingsplans:DescribeSavingsPlans, rds:DescribeReservedDBInstances, ce:GetSavingsPlans*/GetReservation*) and the ec2:Describe* calls Spendlens makes support no resource-level scoping; all are read-only.
+  #checkov:skip=CKV_AWS_356:ce:GetCostAndUsage, ce:GetCostForecast, cloudwatch:GetMetricData, autoscaling:DescribeAutoScalingGroups, the commitments reads (savingsplans:DescribeSavingsPlans, rds:DescribeReservedDBInstances, ce:GetSavingsPlans*/GetReservation*), rds:DescribeDBInstances, the elasticloadbalancing:Describe* reads and the ec2:Describe* calls Spendlens makes support no resource-level scoping; all are read-only.
   statement {
     sid = "SpendlensRead"
     actions = [
@@ -47,6 +49,14 @@ data "aws_iam_policy_document" "read" {
       "ce:GetReservationCoverage",
       "ce:GetReservationUtilization",
       "ce:GetSavingsPlansPurchaseRecommendation",
+      "ec2:DescribeSnapshots",
+      "ec2:DescribeImages",
+      "ec2:DescribeNatGateways",
+      "rds:DescribeDBInstances",
+      "elasticloadbalancing:DescribeLoadBalancers",
+      "elasticloadbalancing:DescribeTargetGroups",
+      "elasticloadbalancing:DescribeTargetHealth",
+      "elasticloadbalancing:DescribeTags",
     ]
     resources = ["*"] #tfsec:ignore:aws-iam-no-policy-wildcards -- these read APIs support no resource-level scoping
   }

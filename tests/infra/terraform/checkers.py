@@ -37,6 +37,15 @@ READ_ONLY_STAR_ACTIONS = {
     "ce:GetSavingsPlansPurchaseRecommendation",
     # The task role reads the public AWS Price List (regional on-demand prices).
     "pricing:GetProducts",
+    # ... and its waste-beyond-EC2 reads (snapshots, AMIs, NAT gateways, RDS, load balancers).
+    "ec2:DescribeSnapshots",
+    "ec2:DescribeImages",
+    "ec2:DescribeNatGateways",
+    "rds:DescribeDBInstances",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:DescribeTags",
     # The deploy role reads the latest revision it renders the new image into.
     "ecs:DescribeTaskDefinition",
 }

@@ -50,7 +50,17 @@ from costs.models import (
     TagSpend,
 )
 from findings.models import DetectionSettings, Recommendation
-from fleet.models import ElasticIP, Instance, UtilizationDay, Volume
+from fleet.models import (
+    DatabaseInstance,
+    ElasticIP,
+    Instance,
+    LoadBalancer,
+    NatGateway,
+    ResourceMetricDay,
+    Snapshot,
+    UtilizationDay,
+    Volume,
+)
 
 User = get_user_model()
 GHOST = 987654321  # a primary key no row has: what "not found" looks like
@@ -195,6 +205,7 @@ def _seed(org, operator, today, *, tag, first_pk, figures, account_id, billed_ac
         allocation_id=f"eipalloc-{tag}",
         public_ip=ip,
     )
+    beyond_ec2 = _seed_beyond_ec2(account, today, now, pk, tag=tag)
     billing = BillingImport.objects.create(
         pk=next(pk),
         organization=org,
@@ -267,15 +278,28 @@ def _seed(org, operator, today, *, tag, first_pk, figures, account_id, billed_ac
             pk=next(pk),
             account=account,
             kind=kind,
-            resource_id=f"{tag}-{kind}"[:64],
+            resource_id=beyond_ec2.get(kind, f"{tag}-{kind}")[:64],
             region="us-east-1",
-            instance=instances[2] if kind == "idle_asg_member" else instances[0],
+            # An RDS, NAT, load balancer or snapshot finding is about no EC2 instance.
+            instance=None
+            if kind in beyond_ec2
+            else instances[2]
+            if kind == "idle_asg_member"
+            else instances[0],
             summary=f"{tag}-rec-{kind}",
             action=f"{tag}-do-this",
             target_type="m5.small" if kind == "rightsize" else "",
             monthly_saving=figures["saving"],
             saving_basis=Recommendation.SavingBasis.PRICE_TABLE,
-            evidence={"why": f"{tag}-evidence"},
+            evidence={
+                "why": f"{tag}-evidence",
+                # A price with its provenance, as costs.prices.Price.evidence() writes it.
+                "hourly_price": str(figures["saving"]),
+                "hourly_unit": "hour",
+                "hourly_price_source": "price_list",
+                "hourly_price_region": "us-east-1",
+                "hourly_price_as_of": today.isoformat(),
+            },
         )
         for kind in Recommendation.Kind.values
     }
@@ -400,6 +424,83 @@ def _seed(org, operator, today, *, tag, first_pk, figures, account_id, billed_ac
         action_flag=CHANGE,
         change_message=f"{tag}-change-message",
     )
+
+
+def _seed_beyond_ec2(account, today, now, pk, *, tag) -> dict[str, str]:
+    """One RDS instance, snapshot, NAT gateway and load balancer with their daily figures;
+    returns {recommendation kind: the resource_id a finding about it carries}."""
+    database = DatabaseInstance.objects.create(
+        pk=next(pk),
+        account=account,
+        region="us-east-1",
+        db_instance_id=f"{tag}-db",
+        arn=f"arn:aws:rds:us-east-1:{account.account_id}:db:{tag}-db",
+        engine="postgres",
+        instance_class="db.m5.large",
+        status="available",
+        multi_az=True,
+        storage_type="gp3",
+        allocated_gib=100,
+        created_at=now - timedelta(days=400),
+        tags={"team": f"{tag}-team"},
+    )
+    snapshot = Snapshot.objects.create(
+        pk=next(pk),
+        account=account,
+        region="us-east-1",
+        snapshot_id=f"snap-{tag}",
+        volume_id=f"vol-{tag}-gone",
+        size_gib=80,
+        state="completed",
+        started_at=now - timedelta(days=200),
+        description=f"{tag}-snapshot",
+        image_ids=[f"ami-{tag}"],
+    )
+    nat = NatGateway.objects.create(
+        pk=next(pk),
+        account=account,
+        region="us-east-1",
+        nat_gateway_id=f"nat-{tag}",
+        state="available",
+        vpc_id=f"vpc-{tag}",
+        subnet_id=f"subnet-{tag}",
+        created_at=now - timedelta(days=300),
+    )
+    balancer = LoadBalancer.objects.create(
+        pk=next(pk),
+        account=account,
+        region="us-east-1",
+        dimension=f"app/{tag}-alb/0123456789abcdef",
+        arn=f"arn:aws:elasticloadbalancing:us-east-1:{account.account_id}:loadbalancer/"
+        f"app/{tag}-alb/0123456789abcdef",
+        name=f"{tag}-alb",
+        lb_type=LoadBalancer.Type.APPLICATION,
+        scheme="internet-facing",
+        state="active",
+        created_at=now - timedelta(days=300),
+        target_groups=1,
+    )
+    for kind, resource_id, figures in (
+        ("rds", database.db_instance_id, {"connections_max": 0, "cpu_avg": 1.5}),
+        ("nat", nat.nat_gateway_id, {"bytes_out_to_destination": 0, "bytes_processed": 0}),
+        ("lb", balancer.dimension, {"lcu_hours": 0.0}),
+    ):
+        for back in (1, 2):
+            ResourceMetricDay.objects.create(
+                pk=next(pk),
+                account=account,
+                resource_kind=kind,
+                resource_id=resource_id,
+                day=today - timedelta(days=back),
+                hours=24,
+                figures=figures,
+            )
+    return {
+        Recommendation.Kind.IDLE_DATABASE: database.db_instance_id,
+        Recommendation.Kind.OLD_SNAPSHOT: snapshot.snapshot_id,
+        Recommendation.Kind.IDLE_NAT_GATEWAY: nat.nat_gateway_id,
+        Recommendation.Kind.IDLE_LOAD_BALANCER: balancer.dimension,
+    }
 
 
 def _seed_allocation(org, operator, account, today, pk, *, tag, cost):
