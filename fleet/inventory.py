@@ -246,7 +246,7 @@ def sync_services(account, role, region: str, outcome: RegionResult, result: Inv
         now = timezone.now()
         try:
             fresh = role.run(
-                lambda session, service=service: service.read(
+                lambda session, service=service, counter=counter: service.read(
                     session, region, counter, account.account_id
                 )
             )

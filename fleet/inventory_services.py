@@ -53,7 +53,7 @@ def database_fields(raw: dict) -> dict:
     }
 
 
-def read_databases(session, region: str, counter: list[int]) -> dict[str, dict]:
+def read_databases(session, region: str, counter: list[int], account_id: str = ""):
     rds = aws.client(session, "rds", region)
     return {
         raw["DBInstanceIdentifier"]: database_fields(raw)
@@ -118,7 +118,7 @@ def nat_fields(raw: dict) -> dict:
     }
 
 
-def read_nat_gateways(session, region: str, counter: list[int]) -> dict[str, dict]:
+def read_nat_gateways(session, region: str, counter: list[int], account_id: str = ""):
     ec2 = aws.client(session, "ec2", region)
     return {
         raw["NatGatewayId"]: nat_fields(raw)
@@ -208,7 +208,7 @@ def _lb_tags(elbv2, arns: list[str], counter: list[int]) -> dict[str, dict]:
     return tags
 
 
-def read_load_balancers(session, region: str, counter: list[int]) -> dict[str, dict]:
+def read_load_balancers(session, region: str, counter: list[int], account_id: str = ""):
     elbv2 = aws.client(session, "elbv2", region)
     listed = list(core._paginate(elbv2, "describe_load_balancers", "LoadBalancers", counter))
     tags = _lb_tags(elbv2, [raw["LoadBalancerArn"] for raw in listed], counter)
@@ -230,39 +230,14 @@ class Service:
     name: str  # as errors and RegionResult name it
     model: type
     id_field: str
-    read: Callable  # (session, region, counter, account_id) -> {id: fields}
+    # (session, region, API call counter, account ID) -> {resource ID: model fields}
+    read: Callable[..., dict[str, dict]]
     counter_field: str  # RegionResult's count of present resources
 
 
 SERVICES = (
-    Service(
-        "snapshots",
-        Snapshot,
-        "snapshot_id",
-        lambda session, region, counter, account_id: read_snapshots(
-            session, region, counter, account_id
-        ),
-        "snapshots",
-    ),
-    Service(
-        "NAT gateways",
-        NatGateway,
-        "nat_gateway_id",
-        lambda session, region, counter, _: read_nat_gateways(session, region, counter),
-        "nat_gateways",
-    ),
-    Service(
-        "RDS",
-        DatabaseInstance,
-        "db_instance_id",
-        lambda session, region, counter, _: read_databases(session, region, counter),
-        "databases",
-    ),
-    Service(
-        "load balancers",
-        LoadBalancer,
-        "dimension",
-        lambda session, region, counter, _: read_load_balancers(session, region, counter),
-        "load_balancers",
-    ),
+    Service("snapshots", Snapshot, "snapshot_id", read_snapshots, "snapshots"),
+    Service("NAT gateways", NatGateway, "nat_gateway_id", read_nat_gateways, "nat_gateways"),
+    Service("RDS", DatabaseInstance, "db_instance_id", read_databases, "databases"),
+    Service("load balancers", LoadBalancer, "dimension", read_load_balancers, "load_balancers"),
 )
