@@ -43,7 +43,17 @@ from costs.models import (
     TagSpend,
 )
 from findings.models import DetectionSettings, Recommendation
-from fleet.models import ElasticIP, Instance, UtilizationDay, Volume
+from fleet.models import (
+    DatabaseInstance,
+    ElasticIP,
+    Instance,
+    LoadBalancer,
+    NatGateway,
+    ResourceMetricDay,
+    Snapshot,
+    UtilizationDay,
+    Volume,
+)
 
 APPS = ("accounts", "costs", "allocation", "commitments", "fleet", "findings", "actions", "alerts")
 
@@ -177,6 +187,28 @@ def _commitments(account, i, today):
     )
 
 
+def _other_resources(account, region, i, today):
+    """An RDS instance with a day of figures, a snapshot, a NAT gateway, a load balancer."""
+    common = {"account": account, "region": region}
+    DatabaseInstance.objects.create(
+        **common, db_instance_id=f"db-{i}", engine="postgres", instance_class="db.m5.large",
+        status="available", allocated_gib=100,
+    )  # fmt: skip
+    ResourceMetricDay.objects.create(
+        account=account, resource_kind="rds", resource_id=f"db-{i}", day=today, hours=24,
+        figures={"connections_max": 0},
+    )  # fmt: skip
+    Snapshot.objects.create(
+        **common, snapshot_id=f"snap-{i:017x}", size_gib=50, state="completed",
+        image_ids=[f"ami-{i}"],
+    )  # fmt: skip
+    NatGateway.objects.create(**common, nat_gateway_id=f"nat-{i:017x}", state="available")
+    LoadBalancer.objects.create(
+        **common, dimension=f"app/lb-{i}/0123", arn=f"arn:lb-{i}", name=f"lb-{i}",
+        lb_type="application", state="active",
+    )  # fmt: skip
+
+
 def _inventory(account, i, today):
     instance = Instance.objects.create(
         account=account,
@@ -236,6 +268,7 @@ def _inventory(account, i, today):
         allocation_id=f"eipalloc-{i}",
         public_ip=f"203.0.113.{i % 250}",
     )
+    _other_resources(account, instance.region, i, today)
     action = InstanceAction.objects.create(
         organization=account.organization,
         account=account,
