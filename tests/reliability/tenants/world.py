@@ -50,7 +50,17 @@ from costs.models import (
     TagSpend,
 )
 from findings.models import DetectionSettings, Recommendation
-from fleet.models import ElasticIP, Instance, UtilizationDay, Volume
+from fleet.models import (
+    DatabaseInstance,
+    ElasticIP,
+    Instance,
+    LoadBalancer,
+    NatGateway,
+    ResourceMetricDay,
+    Snapshot,
+    UtilizationDay,
+    Volume,
+)
 
 User = get_user_model()
 GHOST = 987654321  # a primary key no row has: what "not found" looks like
@@ -131,6 +141,28 @@ GLOBEX = {
 }
 
 
+def _seed_other_resources(account, pk, today, tag):
+    """An RDS instance with a day of figures, a snapshot, a NAT gateway, a load balancer."""
+    common = {"account": account, "region": "us-east-1", "tags": {"team": f"{tag}-team"}}
+    DatabaseInstance.objects.create(
+        pk=next(pk), **common, db_instance_id=f"db-{tag}", engine="postgres",
+        instance_class="db.m5.large", status="available", allocated_gib=100,
+    )  # fmt: skip
+    ResourceMetricDay.objects.create(
+        pk=next(pk), account=account, resource_kind="rds", resource_id=f"db-{tag}", day=today,
+        hours=24, figures={"connections_max": 0},
+    )  # fmt: skip
+    Snapshot.objects.create(
+        pk=next(pk), **common, snapshot_id=f"snap-{tag}", size_gib=50, state="completed",
+        description=f"{tag}-snapshot", image_ids=[f"ami-{tag}"],
+    )  # fmt: skip
+    NatGateway.objects.create(pk=next(pk), **common, nat_gateway_id=f"nat-{tag}", state="available")
+    LoadBalancer.objects.create(
+        pk=next(pk), **common, dimension=f"app/{tag}/0123", arn=f"arn:{tag}-lb",
+        name=f"{tag}-lb"[:32], lb_type="application", state="active",
+    )  # fmt: skip
+
+
 def _seed(org, operator, today, *, tag, first_pk, figures, account_id, billed_account, ip):
     """A row of every kind for ORG, every string carrying TAG; explicit primary keys from
     FIRST_PK, so acme's keys are unique across models and never collide with globex's."""
@@ -195,6 +227,7 @@ def _seed(org, operator, today, *, tag, first_pk, figures, account_id, billed_ac
         allocation_id=f"eipalloc-{tag}",
         public_ip=ip,
     )
+    _seed_other_resources(account, pk, today, tag)
     billing = BillingImport.objects.create(
         pk=next(pk),
         organization=org,
