@@ -259,8 +259,6 @@ def sync_services(account, role, region: str, outcome: RegionResult, result: Inv
                 region,
                 outcome.service_errors[service.name],
             )
-            if region_unreachable(exc):
-                break
             continue
         finally:
             result.api_calls += counter[0]

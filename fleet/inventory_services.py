@@ -175,6 +175,8 @@ def _targets(elbv2, arn: str, counter: list[int]) -> tuple[int, int, int] | None
         except ClientError as exc:
             if _code(exc) in TG_GONE_CODES:
                 continue  # deleted since it was listed: it has no targets to count
+            if _code(exc) in LB_GONE_CODES:
+                return None
             raise
         counted += 1
         for target in health.get("TargetHealthDescriptions", []):

@@ -103,6 +103,18 @@ def lb_resource(lb: LoadBalancer) -> Resource:
     return Resource(LB, lb.dimension, namespace, "LoadBalancer", lb.created_at, network)
 
 
+def as_resource(item) -> Resource:
+    """ITEM as a Resource: itself, or built from a DatabaseInstance, NatGateway, LoadBalancer."""
+    if isinstance(item, Resource):
+        return item
+    builders = {
+        DatabaseInstance: database_resource,
+        NatGateway: nat_resource,
+        LoadBalancer: lb_resource,
+    }
+    return builders[type(item)](item)
+
+
 # --- How many calls ----------------------------------------------------------------------------
 
 
@@ -285,10 +297,12 @@ UNIQUE_FIELDS = ["account", "resource_kind", "resource_id", "day"]
 
 
 def collect(
-    cloudwatch, resources_by_kind: dict[str, Iterable[Resource]], start: datetime, end: datetime
+    cloudwatch, resources_by_kind: dict[str, Iterable], start: datetime, end: datetime
 ) -> tuple[ResourceMetricsResult, list[tuple]]:
-    """Fetch and roll up the figures of RESOURCES_BY_KIND ({"rds": [Resource, ...], ...}) of
-    one region: (the result, rows of STORED_FIELDS without the account, ready for store()).
+    """Fetch and roll up the figures of RESOURCES_BY_KIND ({"rds": [...], "nat": [...],
+    "lb": [...]}, each a Resource or the inventory's row) of one region.
+
+    Returns (the result, rows of STORED_FIELDS without the account, ready for store()).
 
     Nothing is written here, so a failed call leaves the stored days as they were. START and
     END must be UTC midnights (lookback_window).
@@ -296,7 +310,7 @@ def collect(
     if not (is_midnight(start) and is_midnight(end)):
         raise ValueError(f"collect() needs whole UTC days, not {start} to {end}")
     result = ResourceMetricsResult()
-    resources = [r for kind in METRICS for r in resources_by_kind.get(kind, [])]
+    resources = [as_resource(r) for kind in METRICS for r in resources_by_kind.get(kind, [])]
     buckets = DayBuckets(start, end)
     rows = []
     for batch in _batches(resources, queries_per_call(len(buckets.days))):

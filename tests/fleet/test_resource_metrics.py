@@ -210,6 +210,21 @@ def test_a_network_load_balancer_counts_new_flows():
     assert rows[0][3:] == (24, {"requests": 48})
 
 
+def test_inventory_rows_are_taken_as_they_are():
+    nlb = LoadBalancer(dimension="net/tcp/0456", lb_type="network", name="tcp")
+    nat = NatGateway(nat_gateway_id="nat-0a")
+    stub = StubCloudWatch({("net/tcp/0456", "NewFlowCount"): [1.0] * HOURS})
+
+    result, rows = resource_metrics.collect(stub.client, {LB: [nlb], NAT: [nat]}, START, END)
+
+    namespaces = {
+        q["MetricStat"]["Metric"]["Namespace"] for q in stub.calls[0]["MetricDataQueries"]
+    }
+    assert namespaces == {"AWS/NetworkELB", "AWS/NATGateway"}
+    assert result.by_kind == {NAT: 1, LB: 1}
+    assert [row[3:] for row in rows if row[0] == LB] == [(24, {"requests": 24})] * 14
+
+
 def test_days_before_a_resource_existed_get_no_row():
     created = END - timedelta(days=2, hours=5)  # during the third-to-last day
     db = Resource(RDS, "db-new", "AWS/RDS", "DBInstanceIdentifier", created_at=created)
