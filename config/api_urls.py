@@ -9,6 +9,12 @@ from alerts.api import AlertEventViewSet, BudgetViewSet
 from allocation.api import CostViewSet, DimensionViewSet
 from commitments.api import CommitmentViewSet
 from findings.api import RecommendationViewSet
+from fleet.api import (
+    DatabaseInstanceViewSet,
+    LoadBalancerViewSet,
+    NatGatewayViewSet,
+    SnapshotViewSet,
+)
 
 # Namespaced as "api": the router's names (instance-list, ...) must not shadow the dashboard's.
 app_name = "api"
@@ -20,6 +26,10 @@ router.register("costs", CostViewSet, basename="cost")
 router.register("dimensions", DimensionViewSet, basename="dimension")
 router.register("commitments", CommitmentViewSet, basename="commitment")
 router.register("instances", InstanceViewSet, basename="instance")
+router.register("databases", DatabaseInstanceViewSet, basename="database")
+router.register("snapshots", SnapshotViewSet, basename="snapshot")
+router.register("nat-gateways", NatGatewayViewSet, basename="nat-gateway")
+router.register("load-balancers", LoadBalancerViewSet, basename="load-balancer")
 router.register("recommendations", RecommendationViewSet, basename="recommendation")
 router.register("budgets", BudgetViewSet, basename="budget")
 router.register("alerts", AlertEventViewSet, basename="alert")

@@ -1,9 +1,11 @@
-"""EC2 inventory: instances, EBS volumes and Elastic IPs in every configured region.
+"""Inventory: EC2 instances, EBS volumes and Elastic IPs in every configured region, then the
+other services (fleet/inventory_services.py: snapshots, NAT gateways, RDS, load balancers).
 
 Each region is read completely (every DescribeInstances/DescribeVolumes page) before anything
 is written; then rows are upserted and the ones AWS no longer lists are marked gone (never
 deleted: their recommendations, actions and cost history still point at them). A region that
-fails to answer is reported and left exactly as it was.
+fails to answer is reported and left exactly as it was; so is each other service of a region,
+on its own (a role without the RDS permission still gets its EC2 inventory).
 """
 
 from __future__ import annotations
@@ -13,12 +15,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 from django.db import transaction
 from django.utils import timezone
 
 from accounts import aws
-from accounts.connection import describe
+from accounts.connection import describe, error_code
 from fleet.models import ElasticIP, Instance, Volume
 
 logger = logging.getLogger(__name__)
@@ -37,8 +39,20 @@ class RegionResult:
     instances: int = 0
     volumes: int = 0
     addresses: int = 0
+    snapshots: int = 0
+    nat_gateways: int = 0
+    databases: int = 0
+    load_balancers: int = 0
     marked_gone: int = 0
-    error: str = ""
+    error: str = ""  # EC2 instances, volumes and addresses
+    # Another service that failed here: {"RDS": "AccessDenied: ..."}; its rows were left as is.
+    service_errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def problems(self) -> list[str]:
+        """Each failure of the region as the account's last error names it."""
+        found = [f"{self.region}: {self.error}"] if self.error else []
+        return found + [f"{self.region} {name}: {e}" for name, e in self.service_errors.items()]
 
 
 @dataclass
@@ -49,7 +63,7 @@ class InventoryResult:
 
     @property
     def ok(self) -> bool:
-        return all(not r.error for r in self.regions)
+        return all(not r.problems for r in self.regions)
 
 
 def tags_of(resource: dict) -> dict[str, str]:
@@ -176,6 +190,8 @@ def sync_region(account, role: aws.RoleSession, region: str, result: InventoryRe
         result.api_calls += counter[0]
         outcome.error = describe(exc)
         logger.warning("inventory of %s/%s failed: %s", account.account_id, region, outcome.error)
+        if not region_unreachable(exc):
+            sync_services(account, role, region, outcome, result)
         return outcome
     result.api_calls += counter[0]
 
@@ -203,7 +219,54 @@ def sync_region(account, role: aws.RoleSession, region: str, result: InventoryRe
         len(volumes),
         len(addresses),
     )
+    sync_services(account, role, region, outcome, result)
     return outcome
+
+
+# The region as a whole does not answer (not enabled for the account, or not reachable): the
+# other services would only fail the same way, each after its own retries.
+REGION_UNREACHABLE_CODES = frozenset(
+    {"OptInRequired", "AuthFailure", "UnrecognizedClientException", "InvalidClientTokenId"}
+)
+
+
+def region_unreachable(exc: Exception) -> bool:
+    if isinstance(exc, ClientError):
+        return error_code(exc) in REGION_UNREACHABLE_CODES
+    return isinstance(exc, EndpointConnectionError)
+
+
+def sync_services(account, role, region: str, outcome: RegionResult, result: InventoryResult):
+    """Read and store each other service of REGION on its own (inventory_services.SERVICES)."""
+    # Imported here: inventory_services builds on this module's helpers.
+    from fleet.inventory_services import SERVICES
+
+    for service in SERVICES:
+        counter = [0]
+        now = timezone.now()
+        try:
+            fresh = role.run(
+                lambda session, service=service, counter=counter: service.read(
+                    session, region, counter, account.account_id
+                )
+            )
+        except (ClientError, BotoCoreError) as exc:
+            outcome.service_errors[service.name] = describe(exc)
+            logger.warning(
+                "inventory of %s in %s/%s failed: %s",
+                service.name,
+                account.account_id,
+                region,
+                outcome.service_errors[service.name],
+            )
+            continue
+        finally:
+            result.api_calls += counter[0]
+        with transaction.atomic():
+            outcome.marked_gone += _upsert(
+                service.model, service.id_field, account, region, fresh, now
+            )
+        setattr(outcome, service.counter_field, len(fresh))
 
 
 def sync_inventory(account) -> InventoryResult:
@@ -218,7 +281,7 @@ def sync_inventory(account) -> InventoryResult:
     for region in account.regions:
         result.regions.append(sync_region(account, role, region, result))
     if not result.ok:
-        errors = "; ".join(f"{r.region}: {r.error}" for r in result.regions if r.error)
+        errors = "; ".join(problem for r in result.regions for problem in r.problems)
         account.record_error(f"{ERROR_PREFIX}: {errors}", timezone.now())
     else:
         # The failure an earlier inventory recorded is over (other pipelines' errors stay).

@@ -52,3 +52,21 @@ def synced(account, instance_id: str) -> Instance:
 def ec2_calls(proxy) -> list[tuple[str, bool]]:
     """(operation, DryRun?) of every EC2 request the fault proxy saw, in order."""
     return [(r.operation, r.dry_run) for r in proxy.seen("ec2")]
+
+
+def client(account, service: str, region: str = REGION):
+    """Any service's client as the account's assumed role, to set a scene in the emulator."""
+    session = aws.assumed_session(account.role_arn, account.external_id, label="test")
+    return aws.client(session, service, region)
+
+
+def subnets(ec2) -> tuple[str, list[str]]:
+    """A VPC with two subnets in two zones (what a load balancer needs)."""
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    ids = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{n}.0/24", AvailabilityZone=zone)["Subnet"][
+            "SubnetId"
+        ]
+        for n, zone in enumerate(["us-east-1a", "us-east-1b"])
+    ]
+    return vpc, ids
