@@ -1,7 +1,9 @@
 """The demo's AWS endpoint: the emulator (moto server) behind a small front that answers, from
 recorded AWS answers, the commitment APIs moto does not serve (Savings Plans, reservations, Cost
 Explorer's coverage, utilization and purchase recommendations; see demo/commitments.py), and the
-public Price List's GetProducts, whoever signs it (demo/pricing.py).
+public Price List's GetProducts, whoever signs it (demo/pricing.py); and it gives the demo's
+snapshot, database, NAT gateway and load balancer the ages of the demo's story
+(demo/backdate.py).
 
 Everything else goes through to moto untouched. Answers are per account: the front watches
 AssumeRole go through (the role ARN names the account, the answer holds the access key) and
@@ -74,13 +76,15 @@ def forward(request: Request, upstream: str) -> Response:
 class DemoFront:
     """The WSGI app: recorded commitment answers for the demo's accounts, moto for the rest."""
 
-    def __init__(self, upstream: str, answers, operations, public_answers=None):
+    def __init__(self, upstream: str, answers, operations, public_answers=None, rewrite=None):
         self.upstream = upstream
         self.answers = answers  # (operation, account_id, call, body) -> Response | None
         self.operations = frozenset(operations)  # the ones ANSWERS may answer
         # (operation, body) -> Response | None, for the Price List: public prices, asked with
         # the platform's own identity rather than an account's assumed role.
         self.public_answers = public_answers
+        # (operation, body) -> body, for moto's answers to the demo's accounts (demo/backdate.py).
+        self.rewrite = rewrite
         self._accounts: dict[str, str] = {}  # access key -> account ID
         self._lock = threading.Lock()
 
@@ -102,7 +106,10 @@ class DemoFront:
             recorded = self.answers(call.operation, account_id, call, body)
             if recorded is not None:
                 return recorded(environ, start_response)
-        return forward(request, self.upstream)(environ, start_response)
+        response = forward(request, self.upstream)
+        if account_id is not None and self.rewrite is not None and response.status_code == 200:
+            response.set_data(self.rewrite(call.operation, response.get_data()))
+        return response(environ, start_response)
 
     def _remember(self, call: Call, response: Response) -> None:
         role = ROLE_ACCOUNT.match(call.params.get("RoleArn", ""))
@@ -113,7 +120,7 @@ class DemoFront:
 
 
 def main() -> None:
-    from demo import pricing
+    from demo import backdate, pricing
     from demo.commitments import RECORDED_OPERATIONS, recorded_answer
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -126,6 +133,7 @@ def main() -> None:
         recorded_answer,
         RECORDED_OPERATIONS,
         public_answers=pricing.recorded_answer,
+        rewrite=backdate.rewrite,
     )
     make_server(options.host, options.port, app, threaded=True).serve_forever()
 

@@ -104,9 +104,6 @@ class DemoSnapshot:
     account_id: str
     region: str
     size_gib: int
-    # How old the story says it is. The emulator stamps StartTime with the moment of seeding
-    # and offers no way to move it, so the demo tests age the stored row by this much.
-    age_days: int = 120
     volume_gone: bool = True
 
 

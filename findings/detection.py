@@ -28,7 +28,7 @@ from findings import (
 )
 from findings.models import DetectionSettings, Recommendation
 from findings.recommendations import Finding, ReconcileResult, reconcile
-from fleet import utilization
+from fleet import resource_metrics, utilization
 from fleet.models import (
     DatabaseInstance,
     ElasticIP,
@@ -131,14 +131,6 @@ def collect_utilization(account, days: int | None = None, now=None):
 def collect_resource_metrics(account, days: int | None = None, now=None):
     """The RDS, NAT gateway and load balancer figures over the organisation's lookback (or
     DAYS). Returns fleet.resource_metrics.collect_account()'s (result, errors)."""
-    # Imported here: only the task collects, and detection itself must not need the collector.
-    try:
-        from fleet import resource_metrics
-    except ModuleNotFoundError as exc:  # pragma: no cover - the collector ships with detection
-        if exc.name != "fleet.resource_metrics":
-            raise
-        return None, ["fleet.resource_metrics is not installed: RDS/NAT/LB figures not collected"]
-
     settings = DetectionSettings.for_organization(account.organization)
     return resource_metrics.collect_account(account, days or settings.lookback_days, now=now)
 

@@ -67,6 +67,7 @@ def readable_evidence(evidence: dict | None) -> dict:
     """EVIDENCE in its own order, each "<name>_price" group folded into one "<name> price" line.
 
     A "<name>_price" without its provenance is left as it is: it may be a detector's own figure.
+    Nested figures (a finding's "saving") are read the same way.
     """
     evidence = dict(evidence or {})
     names = [
@@ -83,5 +84,5 @@ def readable_evidence(evidence: dict | None) -> dict:
         if name in names:
             shown[f"{name} price"] = price_line(evidence, name)
         else:
-            shown[key] = value
+            shown[key] = readable_evidence(value) if isinstance(value, dict) else value
     return shown

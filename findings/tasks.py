@@ -9,9 +9,8 @@ def collect_and_detect(account_pk: int) -> str:
     collected, errors = detection.collect_utilization(cloud_account)
     resources, resource_errors = detection.collect_resource_metrics(cloud_account)
     result = detection.detect(cloud_account)
-    resource_calls = getattr(resources, "api_calls", 0)
     return (
-        f"{cloud_account.account_id}: {collected.api_calls + resource_calls} GetMetricData "
+        f"{cloud_account.account_id}: {collected.api_calls + resources.api_calls} GetMetricData "
         f"calls, {len(errors) + len(resource_errors)} errors, "
         f"{result.reconciled.opened} recommendations opened"
     )

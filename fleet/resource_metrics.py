@@ -166,6 +166,13 @@ class ResourceMetricsResult:
     days_written: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
 
+    def summary(self) -> str:
+        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(self.by_kind.items())) or "none"
+        return (
+            f"other resources ({kinds}): {self.api_calls} GetMetricData calls, "
+            f"{self.datapoints:,} datapoints, {self.days_written} daily rows"
+        )
+
 
 def queries(index: int, resource: Resource) -> list[dict]:
     prefix = f"{KIND_LETTERS[resource.kind]}{index}"

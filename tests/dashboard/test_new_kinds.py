@@ -84,6 +84,13 @@ def test_a_price_reads_as_one_line_with_its_source_region_and_date():
     }
     # A figure that merely ends in _price, with no provenance, is left alone.
     assert readable_evidence({"spot_price": "0.01"}) == {"spot_price": "0.01"}
+    # Detectors keep their saving's figures under "saving": read the same way.
+    assert readable_evidence({"saving": {**LIST_PRICE, "monthly_saving": "35.04"}}) == {
+        "saving": {
+            "nat_hourly price": "$0.048/hour, AWS Price List eu-west-1, 2026-12-01",
+            "monthly_saving": "35.04",
+        }
+    }
 
 
 def test_the_dashboard_list_labels_each_new_kind_without_instance_buttons(client, alice, recs):

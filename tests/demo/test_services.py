@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from accounts import aws as aws_module
+from demo import backdate
 from demo import seed as demo
 from tests.demo.test_seed import EXTERNAL_IDS, account_session, as_account, tag_map
 
@@ -67,7 +68,7 @@ def test_the_fleet_file_holds_one_of_each_waste_beyond_instances():
         ("old_generation",),
     )
     assert (graviton.instance_type, graviton.recommends) == ("m5.large", ("graviton",))
-    assert demo.DEMO_SNAPSHOTS[0].age_days > 90
+    assert backdate.AGE_DAYS > 90  # older than the snapshot rule's 90 days
 
 
 def test_the_old_snapshot_outlives_its_volume(seeded):

@@ -1,8 +1,10 @@
-"""The demo's waste beyond EC2 instances through the real pipeline against the emulator:
-seed_demo -> sync_inventory (RDS, snapshots, NAT gateways, load balancers) -> utilization and
-resource metrics collection -> detection, all over HTTP to moto, and each of the six new kinds
-found on the resource the demo built for it, with a saving and the price it used."""
+"""The demo's waste beyond EC2 instances through the real pipeline against the emulator behind
+the demo's AWS front (as `make demo` runs it): seed_demo -> sync_inventory (RDS, snapshots, NAT
+gateways, load balancers) -> utilization and resource metrics collection -> detection, all over
+HTTP, and each of the six new kinds found on the resource the demo built for it, with a saving
+and the price it used."""
 
+import threading
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
@@ -10,10 +12,14 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
+from werkzeug.serving import make_server
 
 from accounts import aws as aws_module
 from accounts.models import CloudAccount
+from demo import backdate
 from demo import seed as demo
+from demo.aws_front import DemoFront
+from demo.commitments import RECORDED_OPERATIONS, recorded_answer
 from findings.models import Recommendation
 
 Kind = Recommendation.Kind
@@ -26,10 +32,24 @@ def tagged(model, key):
 
 
 @pytest.fixture
-def pipeline(aws, db):
+def front(aws, settings, monkeypatch):
+    app = DemoFront(aws, recorded_answer, RECORDED_OPERATIONS, rewrite=backdate.rewrite)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    settings.AWS_ENDPOINT_URL = url
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    yield url
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def pipeline(front, db):
     from findings import detection
-    from fleet import inventory, resource_metrics
-    from fleet.models import Instance, Snapshot
+    from fleet import inventory
+    from fleet.models import DatabaseInstance, Instance, LoadBalancer, NatGateway, Snapshot
 
     aws_module.clear_credential_cache()
     call_command("seed_demo", stdout=StringIO())
@@ -37,15 +57,17 @@ def pipeline(aws, db):
     for account in accounts:
         inventory.sync_inventory(account)
         detection.collect_utilization(account)
-        resource_metrics.collect_account(account, demo.METRIC_DAYS)
-    # The emulator stamps a snapshot with the moment it was taken and cannot backdate it: age
-    # the stored row as the demo's story has it, as if that many days had passed since.
-    for spec in demo.DEMO_SNAPSHOTS:
-        aged = timezone.now() - timedelta(days=spec.age_days)
-        stored = Snapshot.objects.filter(pk=tagged(Snapshot, spec.key).pk)
-        assert stored.update(started_at=aged) == 1, spec.key
-    for account in accounts:
+        detection.collect_resource_metrics(account)
         detection.detect(account)
+    # The front gave them the story's age: the inventory stored it.
+    aged = timezone.now() - timedelta(days=backdate.AGE_DAYS - 1)
+    for model, field in (
+        (Snapshot, "started_at"),
+        (DatabaseInstance, "created_at"),
+        (NatGateway, "created_at"),
+        (LoadBalancer, "created_at"),
+    ):
+        assert all(getattr(row, field) < aged for row in model.objects.present()), model
     yield {
         "instances": {
             i.tags.get(demo.DEMO_KEY_TAG): i.instance_id for i in Instance.objects.present()
@@ -84,10 +106,11 @@ def test_each_new_kind_is_found_on_the_resource_built_for_it(pipeline):
         assert recommendation.monthly_saving > Decimal(0), kind
         assert recommendation.summary and recommendation.action, kind
         # Every saving says which price it used and its date.
-        sources = {k: v for k, v in recommendation.evidence.items() if k.endswith("_price_source")}
+        saving = recommendation.evidence["saving"]
+        sources = {k: v for k, v in saving.items() if k.endswith("_price_source")}
         assert sources, kind
         assert set(sources.values()) <= {"price_list", "price_table"}, kind
-        assert any(k.endswith("_price_as_of") for k in recommendation.evidence), kind
+        assert any(k.endswith("_price_as_of") for k in saving), kind
 
 
 def test_the_new_resources_are_inventoried_in_their_accounts_and_regions(pipeline):

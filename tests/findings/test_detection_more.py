@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from costs import prices
 from findings import detection
 from findings.models import DetectionSettings, Recommendation
 from findings.rightsizing import InstanceSpec
@@ -172,4 +173,6 @@ def test_queries_do_not_grow_with_the_number_of_resources(acme_account, acme):
         regions=["us-east-1"],
     )
     DetectionSettings.for_organization(acme)
+    # The price cache is read once per process (costs/prices.py), not per detection.
+    prices.ec2_hourly("m5.large", "us-east-1")
     assert _queries(acme_account, 1) == _queries(other, 5)
