@@ -451,6 +451,36 @@ def main(argv: list[str] | None = None) -> None:
                 f"  Spendlens {name}: {calls} calls = {ratio:.4f} of c7n's 1-filter policy "
                 f"(target <= 0.01: {verdict}); {calls / (4 * SCALE):.4f} of the 4-filter one"
             )
+    print_beyond_ec2(SCALE, url)
+
+
+# Issue 20's fleet: the instances above plus the resources beyond EC2 the waste checks read.
+BEYOND_EC2 = {"rds": 200, "nat": 50, "lb": 50}
+
+
+def print_beyond_ec2(instances: int, url: str) -> None:
+    """The calls for INSTANCES + BEYOND_EC2 over DAYS, from the batching of
+    fleet/resource_metrics.py (EC2 queries and the other kinds' packed calls), against one
+    call per resource per metric. The memory pass is left out of both sides."""
+    import django
+
+    os.environ.update(django_env(url))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    from fleet import resource_metrics
+
+    counts = {"ec2": instances, **BEYOND_EC2}
+    ours = resource_metrics.calls_needed(counts, DAYS)
+    theirs = resource_metrics.calls_one_per_metric(counts)
+    ratio = ours / theirs
+    verdict = "met" if ratio <= 0.01 else "NOT met"
+    fleet = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+    print(f"at {fleet} over {DAYS} days (metrics per resource: {resource_metrics.EC2_METRICS} EC2,")
+    print(
+        "  2 RDS, 3 NAT, 3 LB): Spendlens "
+        f"{ours} GetMetricData calls; one call per resource per metric: {theirs:,}; ratio "
+        f"{ratio:.4f} (target <= 0.01: {verdict})"
+    )
 
 
 if __name__ == "__main__":

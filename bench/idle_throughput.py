@@ -385,8 +385,12 @@ def prepare_database(url: str) -> None:
     )
 
 
-def run_worker(url: str, count: int, profile_path: str | None) -> tuple[dict, float, str]:
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", "--instances", str(count)]
+def run_worker(
+    url: str, count: int, profile_path: str | None, script: Path | None = None
+) -> tuple[dict, float, str]:
+    """Run SCRIPT's (by default this benchmark's) worker; its result, peak RSS and command."""
+    script = script or Path(__file__).resolve()
+    command = [sys.executable, str(script), "--worker", "--instances", str(count)]
     if profile_path:
         command += ["--profile-out", profile_path]
     with tempfile.TemporaryFile() as out:
