@@ -475,9 +475,12 @@ def print_beyond_ec2(instances: int, url: str) -> None:
     ratio = ours / theirs
     verdict = "met" if ratio <= 0.01 else "NOT met"
     fleet = ", ".join(f"{n} {kind}" for kind, n in counts.items())
-    print(f"at {fleet} over {DAYS} days (metrics per resource: {resource_metrics.EC2_METRICS} EC2,")
     print(
-        "  2 RDS, 3 NAT, 3 LB): Spendlens "
+        f"at {fleet} over {DAYS} days (metrics per resource: {resource_metrics.EC2_METRICS} EC2, "
+        "2 RDS, 3 NAT, 3 LB):"
+    )
+    print(
+        "  Spendlens "
         f"{ours} GetMetricData calls; one call per resource per metric: {theirs:,}; ratio "
         f"{ratio:.4f} (target <= 0.01: {verdict})"
     )

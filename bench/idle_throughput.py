@@ -245,6 +245,23 @@ class ResponseFactory:
         return send
 
 
+def recorded_cloudwatch(factory: ResponseFactory):
+    """Our session's CloudWatch client (with its timestamp parser), every GetMetricData
+    answered by FACTORY before anything is sent."""
+    from accounts import aws
+    from fleet import utilization
+
+    cloudwatch = aws.platform_session(REGION).client(
+        "cloudwatch",
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",  # noqa: S106
+        endpoint_url="http://127.0.0.1:9",
+        config=aws.BOTO_CONFIG.merge(utilization.CLIENT_CONFIG),
+    )
+    cloudwatch.meta.events.register("before-send.cloudwatch.GetMetricData", factory.hook())
+    return cloudwatch
+
+
 def worker(count: int, profile_path: str | None) -> dict:
     import django
 
@@ -254,7 +271,6 @@ def worker(count: int, profile_path: str | None) -> dict:
     from django.db import connection
     from django.utils import timezone
 
-    from accounts import aws
     from findings import detection, rightsizing
     from findings.models import DetectionSettings, Recommendation
     from fleet import utilization
@@ -266,15 +282,7 @@ def worker(count: int, profile_path: str | None) -> dict:
     account, plan = prepare_fleet(count, now)
     variants = profile_variants(end)
     factory = ResponseFactory(start, DAYS * 24, variants, plan)
-    # Our session (with its timestamp parser), answered before anything is sent.
-    cloudwatch = aws.platform_session(REGION).client(
-        "cloudwatch",
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",  # noqa: S106
-        endpoint_url="http://127.0.0.1:9",
-        config=aws.BOTO_CONFIG.merge(utilization.CLIENT_CONFIG),
-    )
-    cloudwatch.meta.events.register("before-send.cloudwatch.GetMetricData", factory.hook())
+    cloudwatch = recorded_cloudwatch(factory)
     settings = DetectionSettings.for_organization(account.organization)
     instances = list(Instance.objects.present().filter(account=account, state="running"))
     specs = {t: rightsizing.InstanceSpec(c, m) for t, (c, m) in SPECS.items()}

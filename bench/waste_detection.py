@@ -44,6 +44,7 @@ from idle_throughput import (  # noqa: E402
     ResponseFactory,
     prepare_database,
     profile_variants,
+    recorded_cloudwatch,
     run_worker,
     rusage_mb,
 )
@@ -59,13 +60,6 @@ REGION = "us-east-1"
 ACCOUNT_ID = "999999999999"
 # Every IDLE_EVERY-th resource of each kind is idle.
 IDLE_EVERY = 4
-# One call per resource per metric, the metrics each kind's waste check reads (c7n's way).
-METRICS_PER_RESOURCE = {
-    "ec2": 3,  # CPUUtilization, NetworkIn, NetworkOut
-    "rds": 2,  # DatabaseConnections, CPUUtilization
-    "nat": 3,  # BytesOutToDestination, BytesInFromSource, BytesInFromDestination
-    "lb": 3,  # RequestCount (NewFlowCount), ProcessedBytes, ConsumedLCUs
-}
 
 
 def prepare_other_resources(account, now) -> dict[str, list]:
@@ -218,7 +212,6 @@ def worker() -> dict:
     from django.db import connection
     from django.utils import timezone
 
-    from accounts import aws
     from findings import detection, rightsizing
     from findings.models import DetectionSettings, Recommendation
     from fleet import resource_metrics, utilization
@@ -237,14 +230,7 @@ def worker() -> dict:
         if n % IDLE_EVERY == 0
     }
     factory = ResourceAnswers(start, DAYS * 24, profile_variants(end), plan, idle_ids)
-    cloudwatch = aws.platform_session(REGION).client(
-        "cloudwatch",
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",  # noqa: S106
-        endpoint_url="http://127.0.0.1:9",
-        config=aws.BOTO_CONFIG.merge(utilization.CLIENT_CONFIG),
-    )
-    cloudwatch.meta.events.register("before-send.cloudwatch.GetMetricData", factory.hook())
+    cloudwatch = recorded_cloudwatch(factory)
     settings = DetectionSettings.for_organization(account.organization)
     instances = list(Instance.objects.present().filter(account=account, state="running"))
     specs = {t: rightsizing.InstanceSpec(c, m) for t, (c, m) in SPECS.items()}
@@ -276,6 +262,10 @@ def worker() -> dict:
         "ec2_calls": ec2.api_calls,
         "other_calls": others_result.api_calls,
         "answered_calls": factory.calls,
+        # One call per resource per metric, the metrics each kind's check reads (c7n's way).
+        "one_per_metric": resource_metrics.calls_one_per_metric(
+            {"ec2": len(instances), **{k: len(v) for k, v in others.items()}}
+        ),
         "planned_calls": resource_metrics.calls_needed(
             {"ec2": len(instances), **{k: len(v) for k, v in others.items()}}, DAYS
         ),
@@ -313,7 +303,7 @@ def main(argv: list[str] | None = None) -> None:
         f"volumes; {r['datapoints']:,} datapoints"
     )
     calls = r["ec2_calls"] + r["other_calls"]
-    custodian = sum(counts[k] * METRICS_PER_RESOURCE[k] for k in counts)
+    custodian = r["one_per_metric"]
     print(
         f"GetMetricData calls: {calls} ({r['ec2_calls']} EC2 incl. the memory pass, "
         f"{r['other_calls']} RDS/NAT/LB; planned without NextToken pages or the memory pass: "

@@ -73,8 +73,9 @@ METRICS = {
         "l": ("ConsumedLCUs", "Average"),
     },
 }
-# How many metrics the EC2 collection asks per instance (utilization.EC2_QUERIES).
-EC2_METRICS = len(utilization.EC2_QUERIES)
+# How many metrics the EC2 collection reads per instance: CPUUtilization (its average and its
+# maximum are two statistics of one metric, one GetMetricStatistics call), NetworkIn, NetworkOut.
+EC2_METRICS = 3
 
 
 @dataclass(frozen=True)
@@ -206,26 +207,11 @@ def fetch(
     series: list[dict[str, Series]] = [
         {suffix: Series() for suffix in METRICS[r.kind]} for r in batch
     ]
-    token = None
-    while True:
-        params = {
-            "MetricDataQueries": sent,
-            "StartTime": start,
-            "EndTime": end,
-            "ScanBy": "TimestampAscending",
-        }
-        if token:
-            params["NextToken"] = token
-        response = cloudwatch.get_metric_data(**params)
-        result.api_calls += 1 + response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
-        for data in response.get("MetricDataResults", []):
-            query_id = data["Id"]
-            index, suffix = int(query_id[1:-1]), query_id[-1]
-            series[index][suffix].extend(data["Timestamps"], data["Values"])
-            result.datapoints += len(data["Values"])
-        token = response.get("NextToken")
-        if not token:
-            return series
+    for data in utilization.results(cloudwatch, sent, start, end, result):
+        query_id = data["Id"]
+        index, suffix = int(query_id[1:-1]), query_id[-1]
+        series[index][suffix].extend(data["Timestamps"], data["Values"])
+    return series
 
 
 # --- Daily figures -----------------------------------------------------------------------------

@@ -171,27 +171,33 @@ def fetch(
     for batch in _chunks(instance_ids, per_call):
         queries = [q for index, iid in enumerate(batch) for q in build_queries(index, iid)]
         series = {iid: [Series() for _ in SUFFIXES] for iid in batch}
-        token = None
-        while True:
-            params = {
-                "MetricDataQueries": queries,
-                "StartTime": start,
-                "EndTime": end,
-                "ScanBy": "TimestampAscending",
-            }
-            if token:
-                params["NextToken"] = token
-            response = cloudwatch.get_metric_data(**params)
-            result.api_calls += 1 + response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
-            for data in response.get("MetricDataResults", []):
-                index, suffix = int(data["Id"][1:-1]), data["Id"][-1]
-                values = data["Values"]
-                series[batch[index]][SUFFIXES[suffix]].extend(data["Timestamps"], values)
-                result.datapoints += len(values)
-            token = response.get("NextToken")
-            if not token:
-                break
+        for data in results(cloudwatch, queries, start, end, result):
+            index, suffix = int(data["Id"][1:-1]), data["Id"][-1]
+            series[batch[index]][SUFFIXES[suffix]].extend(data["Timestamps"], data["Values"])
         yield series
+
+
+def results(cloudwatch, queries: list[dict], start: datetime, end: datetime, result):
+    """Every MetricDataResults entry of one GetMetricData call, NextToken pages followed;
+    RESULT counts the calls (retries included) and the datapoints."""
+    token = None
+    while True:
+        params = {
+            "MetricDataQueries": queries,
+            "StartTime": start,
+            "EndTime": end,
+            "ScanBy": "TimestampAscending",
+        }
+        if token:
+            params["NextToken"] = token
+        response = cloudwatch.get_metric_data(**params)
+        result.api_calls += 1 + response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+        for data in response.get("MetricDataResults", []):
+            result.datapoints += len(data["Values"])
+            yield data
+        token = response.get("NextToken")
+        if not token:
+            return
 
 
 def percentile(values: list[float], q: float) -> float:
