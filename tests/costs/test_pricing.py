@@ -27,6 +27,13 @@ FAMILIES = {
     "r5": SIZES[4:],
     "r6i": SIZES[4:],
     "r6g": SIZES[3:],
+    # Previous generations and the Graviton families they and x86 types move to (issue 20).
+    "m4": SIZES[4:],
+    "c4": SIZES[4:],
+    "r4": SIZES[4:],
+    "m7g": SIZES[3:],
+    "c7g": SIZES[3:],
+    "r7g": SIZES[3:],
 }
 
 
