@@ -44,8 +44,14 @@ from fleet.models import (
 logger = logging.getLogger(__name__)
 
 KINDS = [choice.value for choice in Recommendation.Kind]
-# The stored figures, with the instance as its id.
-DAY_FIELDS = ("instance_id", *utilization.STORED_FIELDS[1:])
+# The stored daily figures, with the instance as its id. The hourly series (cpu_hourly,
+# network_2h) are left out: only the schedule finder reads them, over its own lookback, and
+# decoding two JSON lists per instance and day for nothing cost seconds per 10,000 instances.
+HOURLY_FIELDS = ("cpu_hourly", "network_2h")
+DAY_FIELDS = (
+    "instance_id",
+    *(name for name in utilization.STORED_FIELDS[1:] if name not in HOURLY_FIELDS),
+)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from findings import idle, savings
 from findings.models import Recommendation
@@ -46,17 +47,22 @@ def hourly_figures(days, today: date) -> dict[datetime, HourFigures]:
     day = first
     while day < today:
         row = by_day.get(day)
-        cpu = (row.cpu_hourly if row else None) or [None] * 24
-        network = (row.network_2h if row else None) or [None] * 12
-        midnight = datetime.combine(day, time.min, UTC)
-        for hour in range(24):
-            bytes_2h = network[hour // 2] if hour // 2 < len(network) else None
-            hours[midnight + timedelta(hours=hour)] = HourFigures(
-                cpu=cpu[hour] if hour < len(cpu) else None,
-                network_bytes=None if bytes_2h is None else bytes_2h / 2,
-            )
+        cpu = (row.cpu_hourly if row else None) or []
+        network = (row.network_2h if row else None) or []
+        cpu = [*cpu[:24], *[None] * (24 - len(cpu))]
+        halves = [None if b is None else b / 2 for b in network[:12]]
+        halves += [None] * (12 - len(halves))
+        for hour, start in enumerate(_hour_starts(day)):
+            hours[start] = HourFigures(cpu=cpu[hour], network_bytes=halves[hour // 2])
         day += timedelta(days=1)
     return hours
+
+
+@lru_cache(maxsize=256)
+def _hour_starts(day: date) -> tuple[datetime, ...]:
+    """DAY's 24 UTC hour starts: the same few weeks of days are asked for every instance."""
+    midnight = datetime.combine(day, time.min, UTC)
+    return tuple(midnight + timedelta(hours=hour) for hour in range(24))
 
 
 def schedule_findings(account, instances, settings, today: date) -> list[Finding]:
