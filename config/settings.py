@@ -251,6 +251,14 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SITE_URL = _read("SITE_URL", env.url, "http://localhost:8000").geturl()
 
 
+# --- Chat channels and webhooks (alerts/outbound.py) -----------------------------------------
+# Hosts a channel may call although they resolve to a private address (an on-premise receiver,
+# the tests' local receiver). Empty: only public addresses, the safe default.
+WEBHOOK_ALLOWED_PRIVATE_HOSTS = _read("WEBHOOK_ALLOWED_PRIVATE_HOSTS", env.list, [])
+# A CA bundle to trust for receivers with a private CA; empty: the system's CAs.
+WEBHOOK_CA_BUNDLE = _read("WEBHOOK_CA_BUNDLE", env.str, "")
+
+
 # --- Monitoring links (the dashboard's Monitoring page; empty = not deployed) ----------------
 def _link(name: str) -> str:
     url = _read(name, env.url, "")

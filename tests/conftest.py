@@ -159,3 +159,15 @@ def olivia(django_user_model, acme):
     user = django_user_model.objects.create_user("olivia", email="olivia@example.com")
     Membership.objects.create(user=user, organization=acme, role="operator")
     return user
+
+
+@pytest.fixture
+def https_receiver(settings):
+    """A local HTTPS receiver the outbound guard is told to trust (tests/support)."""
+    from tests.support.https_receiver import HttpsReceiver
+
+    receiver = HttpsReceiver().start()
+    settings.WEBHOOK_ALLOWED_PRIVATE_HOSTS = ["127.0.0.1"]
+    settings.WEBHOOK_CA_BUNDLE = receiver.ca_path
+    yield receiver
+    receiver.stop()
