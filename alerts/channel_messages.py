@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -92,7 +93,7 @@ def render(
         if not secret:
             raise ValueError("A webhook channel needs a signing secret.")
         body = _json_bytes(webhook_payload(message))
-        timestamp = str(int((now or datetime.now(UTC)).timestamp()))
+        timestamp = str(int(_aware(now or datetime.now(UTC)).timestamp()))
         return body, {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
@@ -140,21 +141,23 @@ def verify_signature(
 ) -> bool:
     """Whether a delivery is authentic and fresh: the reference check for receivers.
 
-    False when the timestamp is not an integer or more than TOLERANCE seconds away from NOW
-    (either way: a replay, or a clock far off), or when no v1 signature in the header
-    (comma-separated, so a receiver can accept old and new secrets while rotating) matches.
+    False when the secret is empty, the timestamp is not an integer or is more than TOLERANCE
+    seconds away from NOW (either way: a replay, or a clock far off), or when no v1 signature
+    in the header (comma-separated, so a second signature can be added during a secret
+    rotation) matches.
     """
-    try:
-        timestamp = int(timestamp_header)
-    except (TypeError, ValueError):
+    # The header exactly as received is what was signed: "0123" or " 123" are not "123".
+    if not secret or not re.fullmatch(r"[0-9]{1,12}", timestamp_header or ""):
         return False
-    current = (now or datetime.now(UTC)).timestamp()
-    if abs(current - timestamp) > tolerance:
+    if abs(_aware(now or datetime.now(UTC)).timestamp() - int(timestamp_header)) > tolerance:
         return False
-    expected = sign(secret, str(timestamp), body)
+    expected = sign(secret, timestamp_header, body)
     for part in (signature_header or "").split(","):
         version, _, candidate = part.strip().partition("=")
-        if version == SIGNATURE_VERSION and hmac.compare_digest(expected, candidate):
+        if version == SIGNATURE_VERSION and hmac.compare_digest(
+            expected.encode(),
+            candidate.encode(),  # bytes: a non-ASCII str would raise
+        ):
             return True
     return False
 
@@ -388,11 +391,15 @@ def _json_bytes(document: dict) -> bytes:
     ).encode()
 
 
+def _aware(moment: datetime) -> datetime:
+    """MOMENT with a zone: a naive datetime is taken as UTC (what Django stores), not as the
+    server's local time."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 def _utc_iso(moment: datetime) -> str:
-    """ISO 8601 in UTC with a Z; a naive datetime is taken as UTC (Django stores UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    """ISO 8601 in UTC with a Z."""
+    return _aware(moment).astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _cut(text: str, limit: int, escaped: bool = False) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -389,6 +390,10 @@ def test_webhook_headers_identify_time_and_sign_the_delivery():
         pytest.param(lambda b, t, s: (SECRET, b, t, ""), id="no-signature"),
         pytest.param(lambda b, t, s: (SECRET, b, "soon", s), id="timestamp-not-a-number"),
         pytest.param(lambda b, t, s: (SECRET, b, t, s[:-1]), id="signature-cut"),
+        pytest.param(lambda b, t, s: (SECRET, b, t, s[:-1] + "é"), id="non-ascii"),
+        pytest.param(lambda b, t, s: (SECRET, b, "0" + t, s), id="timestamp-rewritten"),
+        pytest.param(lambda b, t, s: (SECRET, b, f" {t}", s), id="timestamp-padded"),
+        pytest.param(lambda b, t, s: ("", b, t, s), id="empty-secret"),
     ],
 )
 def test_signature_fails_when_anything_signed_is_altered(tamper):
@@ -406,6 +411,26 @@ def test_signature_is_refused_outside_the_five_minute_window():
     assert not verify_signature(*check, now=NOW + timedelta(seconds=301))  # replayed later
     assert not verify_signature(*check, now=NOW - timedelta(seconds=301))  # from the future
     assert verify_signature(*check, now=NOW + timedelta(seconds=600), tolerance=600)
+
+
+@pytest.fixture
+def server_in_tokyo(monkeypatch):
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_naive_times_are_utc_not_the_servers_local_time(server_in_tokyo):
+    naive = NOW.replace(tzinfo=None)
+    body, headers = render("webhook", message(created_at=naive), secret=SECRET, now=naive)
+    check = (SECRET, body, headers["X-Spendlens-Timestamp"], headers["X-Spendlens-Signature"])
+
+    assert headers["X-Spendlens-Timestamp"] == str(int(NOW.timestamp()))
+    assert json.loads(body)["created_at"] == "2026-12-07T09:30:12Z"
+    assert verify_signature(*check, now=naive + timedelta(seconds=299))
+    assert not verify_signature(*check, now=naive + timedelta(seconds=301))
 
 
 def test_signature_list_is_accepted_when_any_v1_matches():
