@@ -169,7 +169,10 @@ def slack_payload(message: ChannelMessage) -> dict:
     """Block Kit for a Slack incoming webhook, every block within Slack's limits."""
     header = {
         "type": "header",
-        "text": {"type": "plain_text", "text": _cut(message.title, SLACK_HEADER_CHARS) or "-"},
+        "text": {
+            "type": "plain_text",
+            "text": _cut(message.title.strip(), SLACK_HEADER_CHARS) or "-",
+        },
     }
     context = {
         "type": "context",

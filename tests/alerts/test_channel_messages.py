@@ -526,3 +526,8 @@ def test_every_alert_kind_renders_on_every_channel(kind):
     card = teams(msg)[0]["attachments"][0]["content"]
     assert card["body"][0]["text"] == f"Acme: {label}"
     assert card["body"][-1]["facts"][0] == {"title": "This week", "value": "$1,204.50"}
+
+
+def test_slack_header_is_never_blank():
+    assert slack(message(title="   "))["blocks"][0]["text"]["text"] == "-"
+    assert slack(message(title="  Spike  "))["blocks"][0]["text"]["text"] == "Spike"
