@@ -29,7 +29,8 @@ used):
   Location was not fetched.
 - Time: a connect timeout, a read timeout and a total deadline (`timeout`), enforced on every
   socket operation by the TLS socket class (`_deadline_socket`), so a receiver that trickles
-  bytes cannot hold a worker longer than `timeout`. At most MAX_REPLY_BYTES of the answer are
+  bytes cannot hold a worker longer than `timeout`. (The lookup before it is bounded by the
+  system resolver's own timeouts, resolv.conf.) At most MAX_REPLY_BYTES of the answer are
   read and its first BODY_EXCERPT_CHARS characters kept, whatever its type (HTML, JSON,
   binary): nothing parses it.
 - Secrets: the path and query of a Slack or Teams webhook URL are its credential. Messages and

@@ -390,3 +390,10 @@ def test_secrets_appear_in_no_message_and_no_log(https_receiver, settings, caplo
     for text in [*map(str, errors), caplog.text]:
         assert "SECRET" not in text
     assert "https://127.0.0.1:" in caplog.text  # logs do say where
+
+
+def test_an_unreadable_ca_bundle_is_a_clear_error(https_receiver, settings):
+    settings.WEBHOOK_CA_BUNDLE = "/nonexistent/webhook-ca.pem"
+    with pytest.raises(Unreachable, match=r"^WEBHOOK_CA_BUNDLE cannot be used: "):
+        post(https_receiver.url("/hook"), b"{}", {})
+    assert https_receiver.requests == []
