@@ -53,6 +53,7 @@ WEBHOOK_CA_BUNDLE adds a CA to trust (a receiver's private CA) to the public one
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import logging
 import re
@@ -66,9 +67,9 @@ from urllib.parse import quote, urlsplit
 
 import certifi
 import idna
-import urllib3
 from django.conf import settings
-from urllib3.exceptions import ConnectTimeoutError, HTTPError, ReadTimeoutError, SSLError
+from urllib3.connection import HTTPSConnection
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, ReadTimeoutError
 from urllib3.util.ssl_ import create_urllib3_context
 
 logger = logging.getLogger(__name__)
@@ -475,11 +476,10 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float = TIMEOU
     request_headers["Host"] = target.host_header
     failure = Unreachable(f"{target.host} could not be reached within {timeout:g} s.")
     for address in addresses:
-        left = deadline - time.monotonic()
-        if left <= 0:
+        if deadline - time.monotonic() <= 0:
             break
         try:
-            reply = _post_to(address, target, context, body, request_headers, left, timeout)
+            reply = _post_to(address, target, context, body, request_headers, deadline, timeout)
         except _NotConnected as exc:
             failure = Unreachable(str(exc))
             continue  # nothing was sent: the next checked address may answer
@@ -497,10 +497,11 @@ class _NotConnected(Exception):
 
 
 class _HidePath(logging.Filter):
-    """Takes the request path out of urllib3's own log lines (its DEBUG line names it).
+    """Takes the request path out of urllib3's own log lines (a warning about a malformed
+    answer names the whole URL).
 
-    Installed on urllib3's connection pool logger; it only touches records logged by the
-    thread that is inside `post`, where `_sending.path` is the path being sent.
+    Installed on urllib3's connection logger; it only touches records logged by the thread
+    that is inside `post`, where `_sending.path` is the path being sent.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -513,46 +514,47 @@ class _HidePath(logging.Filter):
 
 
 _sending = threading.local()
-logging.getLogger("urllib3.connectionpool").addFilter(_HidePath())
+logging.getLogger("urllib3.connection").addFilter(_HidePath())
 
 
-def _post_to(address, target, context, body, headers, left, timeout) -> Reply:
-    """One attempt at one checked address; _NotConnected if no connection was made."""
-    pool = urllib3.HTTPSConnectionPool(
-        host=str(address),
-        port=target.port,
-        timeout=urllib3.Timeout(connect=min(CONNECT_TIMEOUT_SECONDS, left), read=left),
-        maxsize=1,
-        retries=False,
-        ssl_context=context,
-        server_hostname=target.host,  # SNI and the certificate check: the name, not the IP
-    )
+def _post_to(address, target, context, body, headers, deadline, timeout) -> Reply:
+    """One attempt at one checked address; _NotConnected if no connection was made.
+
+    A connection rather than a pool: connecting (TCP and TLS) is a step of its own, so a
+    failure there is known to have sent nothing.
+    """
     where = f"{target.host} ({address})" if target.literal is None else target.host
-    response = None
+    connection = HTTPSConnection(
+        str(address),
+        target.port,
+        timeout=min(CONNECT_TIMEOUT_SECONDS, deadline - time.monotonic()),
+        server_hostname=target.host,  # SNI and the certificate check: the name, not the IP
+        ssl_context=context,
+    )
     _sending.path = target.path
     try:
         try:
-            response = pool.urlopen(
-                "POST",
-                target.path,
-                body=body,
-                headers=headers,
-                retries=False,
-                redirect=False,
-                assert_same_host=False,
-                preload_content=False,
-            )
-            raw = response.read(MAX_REPLY_BYTES, decode_content=False)
-        except ConnectTimeoutError as exc:  # NewConnectionError included: nothing sent
+            connection.connect()
+        except ConnectTimeoutError as exc:  # NewConnectionError included
             raise _NotConnected(f"Could not connect to {where}: {_reason(exc)}.") from None
-        except SSLError as exc:
+        except TimeoutError:
+            raise Unreachable(f"{where} did not complete the TLS handshake in time.") from None
+        except (OSError, HTTPError) as exc:
             raise Unreachable(f"TLS with {where} failed: {_reason(exc)}.") from None
+        # Per read; the deadline socket lowers it to what is left of the deadline.
+        connection.timeout = deadline - time.monotonic()
+        try:
+            connection.request(
+                "POST", target.path, body=body, headers=headers, preload_content=False
+            )
+            response = connection.getresponse()
+            raw = response.read(MAX_REPLY_BYTES, decode_content=False)
         except (ReadTimeoutError, TimeoutError):
             raise Unreachable(
                 f"{where} did not answer within {timeout:g} s; the request may have been received.",
                 maybe_delivered=True,
             ) from None
-        except (HTTPError, OSError) as exc:
+        except (HTTPError, OSError, http.client.HTTPException) as exc:
             raise Unreachable(
                 f"{where} broke off the exchange: {_reason(exc)}; "
                 "the request may have been received.",
@@ -565,7 +567,5 @@ def _post_to(address, target, context, body, headers, left, timeout) -> Reply:
             text = f"[redirect to {redact(location)} not followed] {text}"[:BODY_EXCERPT_CHARS]
         return Reply(status=response.status, body=text, content_type=content_type)
     finally:
-        if response is not None:
-            response.close()
-        pool.close()
+        connection.close()
         _sending.path = None

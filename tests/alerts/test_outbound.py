@@ -360,13 +360,15 @@ def test_redact_keeps_only_scheme_and_host(url, shown):
 def test_secrets_appear_in_no_message_and_no_log(https_receiver, settings, caplog):
     """The path and query of a webhook are its credential: not in errors nor logs (DEBUG)."""
     caplog.set_level(logging.DEBUG)
-    caplog.set_level(logging.DEBUG, logger="urllib3")  # WARNING in settings; a debug session
+    caplog.set_level(logging.DEBUG, logger="urllib3")  # WARNING in settings: a debug session
     secret_path = "/services/T0/B0/SECRETPATH?token=SECRETQUERY"
     url = https_receiver.url(secret_path)
     errors = []
 
     https_receiver.replies = [(302, "", "text/plain", {"Location": "/x/SECRETPATH"})]
-    errors.append(post(url, b"{}", {}).body)  # answered: urllib3 logs the request line
+    errors.append(post(url, b"{}", {}).body)
+    https_receiver.replies = [(200, "", "text/plain", {"X-Bad": "x\r\nno colon here"})]
+    errors.append(post(url, b"{}", {}).body)  # urllib3 warns "Failed to parse headers (url=…)"
     https_receiver.hang = threading.Event()
     with pytest.raises(Unreachable) as hung:
         post(url, b"{}", {}, timeout=0.3)
@@ -385,8 +387,8 @@ def test_secrets_appear_in_no_message_and_no_log(https_receiver, settings, caplo
         check_url("https://admin:SECRETPASSWORD@hooks.example.com/hook")
     errors.append(with_password.value)
 
-    assert len(https_receiver.requests) == 2  # the secret did reach the receiver itself
-    assert caplog.records  # something was logged, at every level
+    assert len(https_receiver.requests) == 3  # the secret did reach the receiver itself
+    assert "Failed to parse headers (url=https://127.0.0.1:" in caplog.text
     for text in [*map(str, errors), caplog.text]:
         assert "SECRET" not in text
     assert "https://127.0.0.1:" in caplog.text  # logs do say where
@@ -397,3 +399,17 @@ def test_an_unreadable_ca_bundle_is_a_clear_error(https_receiver, settings):
     with pytest.raises(Unreachable, match=r"^WEBHOOK_CA_BUNDLE cannot be used: "):
         post(https_receiver.url("/hook"), b"{}", {})
     assert https_receiver.requests == []
+
+
+def test_a_receiver_silent_during_the_handshake_got_nothing(settings):
+    """Connected, but TLS never starts: a timeout that is known to have sent nothing."""
+    settings.WEBHOOK_ALLOWED_PRIVATE_HOSTS = ["127.0.0.1"]
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # the kernel completes the TCP handshake; nobody ever answers
+        started = time.monotonic()
+        with pytest.raises(Unreachable) as failed:
+            post(f"https://127.0.0.1:{silent.getsockname()[1]}/hook", b"{}", {}, timeout=0.5)
+    assert time.monotonic() - started < 2
+    assert str(failed.value) == "127.0.0.1 did not complete the TLS handshake in time."
+    assert not failed.value.maybe_delivered
