@@ -25,8 +25,9 @@ used):
   the host name (SNI) and verifies the certificate against it; the Host header names it.
   Every checked address is tried in turn if the previous one cannot be connected to (nothing
   has been sent then).
-- Redirects are never followed: a 3xx is returned as a failed, non-retryable Reply whose
-  Location was not fetched.
+- Redirects are never followed (one connection, one request: nothing here could follow
+  one): a 3xx is returned as a failed, non-retryable Reply; its Location is not fetched,
+  only named (redacted) in the body excerpt.
 - Time: a connect timeout, a read timeout and a total deadline (`timeout`), enforced on every
   socket operation by the TLS socket class (`_deadline_socket`), so a receiver that trickles
   bytes cannot hold a worker longer than `timeout`. (The lookup before it is bounded by the
