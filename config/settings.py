@@ -255,7 +255,7 @@ SITE_URL = _read("SITE_URL", env.url, "http://localhost:8000").geturl()
 # Hosts a channel may call although they resolve to a private address (an on-premise receiver,
 # the tests' local receiver). Empty: only public addresses, the safe default.
 WEBHOOK_ALLOWED_PRIVATE_HOSTS = _read("WEBHOOK_ALLOWED_PRIVATE_HOSTS", env.list, [])
-# A CA bundle to trust for receivers with a private CA; empty: the system's CAs.
+# A CA bundle trusted in addition to the public CAs (certifi), for a receiver with a private CA.
 WEBHOOK_CA_BUNDLE = _read("WEBHOOK_CA_BUNDLE", env.str, "")
 
 

@@ -4,10 +4,14 @@ Its certificate comes from a throwaway CA (trustme); point WEBHOOK_CA_BUNDLE at
 `receiver.ca_path` and allow 127.0.0.1 with WEBHOOK_ALLOWED_PRIVATE_HOSTS.
 Set `receiver.replies` to a list of (status, body, content_type) to answer in turn (the last
 one repeats), or `receiver.hang = threading.Event()` to hold every request until it is set.
+A reply may carry a fourth element, a dict of extra headers (a redirect's Location);
+`receiver.trickle = seconds` sends the answer one byte at a time, that long apart (a slow
+receiver that never lets a read time out).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import tempfile
 import threading
@@ -27,15 +31,35 @@ class _Handler(BaseHTTPRequestHandler):
         with receiver.lock:
             receiver.requests.append((self.path, dict(self.headers), body))
             receiver.counts[self.path] += 1
-            status, text, content_type = receiver.replies[
+            status, text, content_type, *extra = receiver.replies[
                 min(len(receiver.requests) - 1, len(receiver.replies) - 1)
             ]
         payload = text.encode()
+        headers = {"Content-Type": content_type, "Content-Length": str(len(payload))}
+        headers.update(extra[0] if extra else {})
+        if receiver.trickle is not None:
+            self._trickle(status, headers, payload, receiver.trickle)
+            return
         self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
+        for name, value in headers.items():
+            self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(payload)
+        with contextlib.suppress(OSError):  # the client read what it wanted (capped) and left
+            self.wfile.write(payload)
+
+    def _trickle(self, status, headers, payload, interval):
+        """The whole answer, status line first, one byte every INTERVAL seconds."""
+        lines = [f"{self.protocol_version} {status} {self.responses[status][0]}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        raw = ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
+        pause = threading.Event()  # never set: a wait that is just a pause
+        try:
+            for index in range(len(raw)):
+                self.wfile.write(raw[index : index + 1])
+                self.wfile.flush()
+                pause.wait(interval)
+        except OSError:
+            pass  # the client gave up, as it should
 
     def log_message(self, format, *args):
         pass
@@ -48,6 +72,7 @@ class HttpsReceiver:
         self.counts: Counter = Counter()
         self.replies = [(200, "ok", "text/plain")]
         self.hang: threading.Event | None = None
+        self.trickle: float | None = None
         self.lock = threading.Lock()
         self._ca_file = tempfile.NamedTemporaryFile(suffix=".pem", delete=False)  # noqa: SIM115
         self.ca.cert_pem.write_to_path(self._ca_file.name)
@@ -59,7 +84,9 @@ class HttpsReceiver:
         self.ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
         self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def url(self, path: str = "/hook") -> str:
         return f"https://127.0.0.1:{self.port}{path}"
