@@ -17,7 +17,13 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = Profile
-        fields = ("alert_email", "email_enabled", "cooldown_minutes")
+        fields = (
+            "alert_email",
+            "email_enabled",
+            "cooldown_minutes",
+            "weekly_report_enabled",
+            "weekly_report_weekday",
+        )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
