@@ -16,6 +16,8 @@ muted the kind gets a skipped event, as for every alert. The per-subject ONCE_PE
 guard of alerts/delivery.py does not fit: it would stop the later days' members.
 
 A value's report goes to the members who follow the value (FollowedValue), on the same days.
+Each run builds the report afresh, so a later day's members read figures that late costs may
+have completed since.
 """
 
 from __future__ import annotations
