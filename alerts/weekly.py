@@ -193,7 +193,8 @@ class WeeklyReport:
 
     def lines(self) -> list[str]:
         """The summary in a few sentences: the chat message, and the e-mail's opening."""
-        span = f"{self.week.monday:%d %b} to {self.week.sunday:%d %b %Y}"
+        monday, sunday = self.week.monday, self.week.sunday
+        span = f"{monday.day} {monday:%b} to {sunday.day} {sunday:%b %Y}"
         if not self.has_spend:
             return [
                 f"No spend recorded for {self.name} in {self.week} ({span}) or the week before."

@@ -46,7 +46,8 @@ def figures(report: WeeklyReport) -> list[tuple[str, str]]:
         rows.append(
             (
                 "Open savings",
-                f"{report.savings_count} · {usd(report.savings_monthly)} a month",
+                f"{report.savings_count} recommendation{'' if report.savings_count == 1 else 's'}"
+                f", {usd(report.savings_monthly)} a month",
             )
         )
     if report.actions is not None:

@@ -78,7 +78,7 @@ def title(report: WeeklyReport) -> str:
         return f"Weekly report {report.week}: {report.name}, no spend recorded"
     percent = report.change_percent
     trend = f" ({percent:+}%)" if percent is not None else ""
-    return f"Weekly report {report.week}: {report.name} {usd(report.this_week)}{trend}"
+    return f"Weekly report {report.week}: {report.name}, {usd(report.this_week)}{trend}"
 
 
 def alert(organization, subject_text: str, report: WeeklyReport, users) -> delivery.Alert:

@@ -256,7 +256,7 @@ def test_a_value_report_goes_to_its_followers_only(acme, alice, bob, charlie, te
     assert subjects(bob) == ["2026-W49", "2026-W49 team=payments"]
     assert subjects(charlie) == []
     event = AlertEvent.objects.get(recipient=bob, subject="2026-W49 team=payments")
-    assert event.title == "Weekly report 2026-W49: Team = payments $140.00 (+100.0%)"
+    assert event.title == "Weekly report 2026-W49: Team = payments, $140.00 (+100.0%)"
     assert event.evidence["report"]["this_week"] == "140.00"
 
 
@@ -269,7 +269,7 @@ def test_the_email_carries_the_chart_inline(acme, alice, teams, settings):
     deliver_pending()
 
     (message,) = mail.outbox
-    assert message.subject == "[Spendlens] Weekly report 2026-W49: Acme $175.00 (+8.7%)"
+    assert message.subject == "[Spendlens] Weekly report 2026-W49: Acme, $175.00 (+8.7%)"
     mime = message.message()
     assert mime.get_content_type() == "multipart/related"
     (image,) = [part for part in mime.walk() if part.get_content_type() == "image/png"]
@@ -280,6 +280,7 @@ def test_the_email_carries_the_chart_inline(acme, alice, teams, settings):
     for body in (html, message.body):
         assert "Amazon EC2" in body and "+$70.00" in body and "$161.00" in body
         assert "https://spendlens.example.com/profile/#alerts" in body
+    assert "$56.00" in html and "$0.00" in html  # RDS: from 56 to nothing
     png = image.get_payload(decode=True)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert Image.open(io.BytesIO(png)).size == (weekly_chart.WIDTH, weekly_chart.HEIGHT)
@@ -336,7 +337,7 @@ def test_the_command_sends_the_week_asked_for_once(acme, alice, teams):
     )
     call_command("send_weekly_report", "--organization", "acme", "--week", "2026-W49", stdout=out)
 
-    assert "Weekly report 2026-W49: Acme $175.00 (+8.7%)" in out.getvalue()
+    assert "Weekly report 2026-W49: Acme, $175.00 (+8.7%)" in out.getvalue()
     assert "0 report(s) raised" in out.getvalue()
     assert len(mail.outbox) == 1
 
