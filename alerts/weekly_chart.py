@@ -12,10 +12,6 @@ import io
 from datetime import date
 from decimal import Decimal
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
-
 WIDTH, HEIGHT, DPI = 600, 240, 100
 THIS_WEEK, LAST_WEEK = "#2563eb", "#cbd5e1"
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -29,6 +25,12 @@ def _dollars(value, _position) -> str:
 
 def png(daily: list[tuple[date, Decimal]], this_label: str, last_label: str) -> bytes:
     """Bars per weekday: the last 7 days of DAILY against the 7 before (14 days, oldest first)."""
+    # Imported here: alerts.delivery reaches this module, and every web process imports that;
+    # matplotlib and numpy (tens of MB) load only in the worker that draws a chart.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
     amounts = [float(amount) for _, amount in daily[-14:]]
     amounts = [0.0] * (14 - len(amounts)) + amounts
     last, this = amounts[:7], amounts[7:]
