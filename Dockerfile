@@ -42,10 +42,13 @@ LABEL org.opencontainers.image.title="spendlens" \
 # has every process write its samples there; the entrypoint empties it at start so a restart
 # never replays old counters, and recreates it when /tmp is a fresh volume (ECS with a read-only
 # root file system). Outside the code tree because /app is read-only for the app user.
+# MPLCONFIGDIR: matplotlib (the weekly report's chart) keeps its font cache there; the app user
+# has no home, and without it every process would warn and build the cache in a new temp dir.
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PATH="/opt/venv/bin:$PATH" \
-    PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus
+    PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus \
+    MPLCONFIGDIR=/tmp/matplotlib
 # A fixed numeric uid/gid: Kubernetes' runAsNonRoot and host volume ownership need numbers.
 RUN groupadd --system --gid 10001 spendlens \
     && useradd --system --uid 10001 --gid spendlens --home-dir /nonexistent --no-create-home \

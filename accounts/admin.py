@@ -66,7 +66,15 @@ class MembershipAdmin(TenantScopedAdmin):
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
-    list_display = ["user", "alert_email", "email_enabled", "cooldown_minutes"]
+    list_display = [
+        "user",
+        "alert_email",
+        "email_enabled",
+        "cooldown_minutes",
+        "weekly_report_enabled",
+        "weekly_report_weekday",
+    ]
+    list_filter = ["email_enabled", "weekly_report_enabled", "weekly_report_weekday"]
     list_select_related = ["user"]
     search_fields = ["user__username", "alert_email"]
 

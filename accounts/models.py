@@ -132,6 +132,18 @@ class Membership(models.Model):
         return f"{self.user} in {self.organization} ({self.role})"
 
 
+class Weekday(models.IntegerChoices):
+    """Numbered as date.weekday() numbers them: Monday is 0."""
+
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
 class Profile(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
@@ -147,6 +159,17 @@ class Profile(models.Model):
     )
     muted_alert_kinds = models.JSONField(
         default=list, blank=True, help_text="Alert kinds this user receives no e-mail for."
+    )
+    weekly_report_enabled = models.BooleanField(
+        "weekly report",
+        default=True,
+        help_text="Receive the weekly cost report of your organisations and followed values.",
+    )
+    weekly_report_weekday = models.PositiveSmallIntegerField(
+        "weekly report day",
+        choices=Weekday.choices,
+        default=Weekday.MONDAY,
+        help_text="The day of the week (in the organisation's time zone) it arrives.",
     )
 
     def __str__(self):

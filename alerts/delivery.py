@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organization, Profile
 from alerts.models import AlertEvent, AlertKind, Cooldown
+from alerts.weekly_email import render_email as render_weekly_report
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +183,10 @@ MONEY_KEYS = frozenset(
         "increase",
         "monthly_saving",
         "monthly_saving_total",
+        "this_week",
+        "last_week",
+        "change",
+        "month_to_date",
     }
 )
 LABELS = {
@@ -200,7 +205,7 @@ def evidence_rows(evidence: dict) -> list[tuple[str, str]]:
     """(label, value) pairs for people: "Monthly saving total: $161.81", not snake_case."""
     rows = []
     for key, value in evidence.items():
-        if key == "lines":
+        if key == "lines" or isinstance(value, dict):  # a nested record (the weekly report)
             continue
         label = LABELS.get(key) or key.replace("_", " ").capitalize()
         rows.append((label, _shown(key, value)))
@@ -221,6 +226,8 @@ def _shown(key: str, value) -> str:
 
 
 def render(event: AlertEvent) -> EmailMultiAlternatives:
+    if event.kind == AlertKind.WEEKLY_REPORT:
+        return render_weekly_report(event)
     context = {
         "event": event,
         "lines": event.evidence.get("lines", []),

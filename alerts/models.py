@@ -23,6 +23,7 @@ class AlertKind(models.TextChoices):
     COMMITMENT_EXPIRING = "commitment_expiring", "Commitment expiring"
     COMMITMENT_UNDERUSED = "commitment_underused", "Commitment underused"
     COVERAGE_DROPPING = "coverage_dropping", "Commitment coverage dropping"
+    WEEKLY_REPORT = "weekly_report", "Weekly report"
 
 
 class Budget(models.Model):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from accounts.models import Organization
-from alerts import commitments, delivery, rules
+from alerts import commitments, delivery, rules, weekly_send
 
 logger = logging.getLogger(__name__)
 
@@ -28,3 +28,9 @@ def send_alerts_all() -> dict:
     result = {"raised": raised, **delivery.deliver_pending()}
     logger.info("alerts: %s", result)
     return result
+
+
+def send_weekly_reports_all() -> dict:
+    """Hourly: each organisation's weekly reports for the members whose day has come."""
+    raised = sum(len(weekly_send.send_weekly_reports(org)) for org in Organization.objects.all())
+    return {"raised": raised, **delivery.deliver_pending()}

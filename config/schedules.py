@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 PRICE_REFRESH_MINUTES = 7 * 24 * 60
+WEEKLY_REPORT_MINUTES = 60
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,11 @@ def _declared() -> list[ScheduleSpec]:
         ),
         ScheduleSpec(
             "send-alerts", "alerts.tasks.send_alerts_all", settings.ALERT_INTERVAL_MINUTES
+        ),
+        # Hourly, because each member's report day begins at its own hour in their
+        # organisation's time zone; a member is served once a week (alerts/weekly_send.py).
+        ScheduleSpec(
+            "weekly-reports", "alerts.tasks.send_weekly_reports_all", WEEKLY_REPORT_MINUTES
         ),
         ScheduleSpec(
             "auto-stop", "actions.tasks.run_auto_stop_all", settings.AUTO_STOP_INTERVAL_MINUTES
