@@ -4,10 +4,13 @@ The AWS accounts page shows each account's open savings too: findings/admin/acco
 them, the findings being a later stage than the accounts.
 """
 
+from django.apps import apps
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from knox.admin import AuthTokenAdmin as KnoxAuthTokenAdmin
@@ -17,8 +20,9 @@ from accounts import onboarding
 from accounts.admin_filters import OrganizationFilter
 from accounts.admin_tenancy import TenantScopedAdmin, TenantScopedInline, colleagues
 from accounts.connection import check_connection
-from accounts.forms import CloudAccountAdminForm
-from accounts.models import CloudAccount, Membership, Organization, Profile, Role
+from accounts.forms import CloudAccountAdminForm, SingleSignOnAdminForm
+from accounts.models import CloudAccount, Membership, Organization, Profile, Role, SingleSignOn
+from accounts.password_policy import AdminLoginForm
 from config.admin_display import EMPTY
 
 
@@ -30,7 +34,8 @@ class MembershipInline(TenantScopedInline, admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(TenantScopedAdmin):
-    list_display = ["name", "slug", "members", "accounts", "created_at"]
+    list_display = ["name", "slug", "members", "accounts", "password_login_enabled", "created_at"]
+    list_filter = ["password_login_enabled"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
@@ -211,3 +216,51 @@ class CloudAccountAdmin(TenantScopedAdmin):
             else:
                 account.record_error(report.first_error(), timezone.now())
                 self.message_user(request, f"{account}: {report.first_error()}", messages.ERROR)
+
+
+# The admin's own login refuses passwords that single sign-on replaced, with the reason.
+admin.site.login_form = AdminLoginForm
+
+# allauth's pages (e-mail addresses, social accounts and apps of every user) are not scoped to
+# an organisation; SingleSignOn below is the one place single sign-on is configured.
+for model_path in [
+    "account.EmailAddress",
+    "socialaccount.SocialAccount",
+    "socialaccount.SocialApp",
+    "socialaccount.SocialToken",
+    "account.EmailConfirmation",
+]:
+    model = apps.get_model(model_path)
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+
+
+@admin.register(SingleSignOn)
+class SingleSignOnAdmin(TenantScopedAdmin):
+    form = SingleSignOnAdminForm
+    list_display = ["name", "organization", "slug", "issuer", "enabled", "redirect_uri"]
+    list_filter = ["enabled", OrganizationFilter]
+    list_select_related = ["organization"]
+    search_fields = ["name", "slug", "issuer", "client_id", "organization__name"]
+    autocomplete_fields = ["organization"]
+    readonly_fields = ["redirect_uri", "created_at"]
+    fieldsets = [
+        (None, {"fields": ["organization", "name", "slug", "enabled", "redirect_uri"]}),
+        ("Provider", {"fields": ["issuer", "client_id", "client_secret", "scopes"]}),
+        (
+            "Who comes in",
+            {
+                "fields": ["groups_claim", "group_roles", "email_domains", "domain_role"],
+                "description": "The highest role of the person's groups; else the domain's "
+                "role for a verified address of one of the domains; else nobody comes in.",
+            },
+        ),
+    ]
+
+    @admin.display(description="redirect URI to register")
+    def redirect_uri(self, obj):
+        if not obj.slug:
+            return "Save to see the redirect URI."
+        return (
+            f"{settings.SITE_URL.rstrip('/')}{reverse('openid_connect_callback', args=[obj.slug])}"
+        )
