@@ -238,7 +238,7 @@ for model_path in [
 @admin.register(SingleSignOn)
 class SingleSignOnAdmin(TenantScopedAdmin):
     form = SingleSignOnAdminForm
-    list_display = ["name", "organization", "slug", "issuer", "enabled", "redirect_uri"]
+    list_display = ["name", "organization", "slug", "issuer", "enabled"]
     list_filter = ["enabled", OrganizationFilter]
     list_select_related = ["organization"]
     search_fields = ["name", "slug", "issuer", "client_id", "organization__name"]

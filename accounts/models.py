@@ -402,8 +402,9 @@ class SingleSignOn(models.Model):
     """One OpenID Connect provider an organisation signs in with (accounts/sso.py uses it).
 
     Membership comes from the ID token: a group in `group_roles` gives that role (the highest
-    wins); otherwise an address in `email_domains` gives `domain_role`; otherwise nobody is let
-    in. The secret is never shown again once saved (the admin form is write-only).
+    wins); otherwise an address in `email_domains` gives `domain_role` (if set); otherwise nobody
+    is let in. The login page finds the provider by those domains too. The secret is never
+    shown again once saved (the admin form is write-only).
     """
 
     tenant_path = "organization"
@@ -412,9 +413,7 @@ class SingleSignOn(models.Model):
         Organization, on_delete=models.CASCADE, related_name="single_sign_ons"
     )
     slug = models.SlugField(
-        max_length=60,
-        unique=True,
-        help_text="Part of the redirect URI to register: /accounts/sso/<slug>/callback/.",
+        max_length=60, unique=True, help_text="Names the provider in linked accounts; never shown."
     )
     name = models.CharField(max_length=80, help_text='The button label: "Sign in with <name>".')
     enabled = models.BooleanField(default=True)
@@ -456,3 +455,17 @@ class SingleSignOn(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.organization})"
+
+    def clean(self):
+        # The login page finds the provider by the e-mail domain: a domain claimed by two
+        # providers would be ambiguous, and a second organisation could claim someone else's.
+        claimed = {
+            domain
+            for other in SingleSignOn.objects.exclude(pk=self.pk).only("email_domains")
+            for domain in other.email_domains
+        }
+        taken = sorted(claimed & set(self.email_domains or []))
+        if taken:
+            raise ValidationError(
+                {"email_domains": f"Already used by another provider: {', '.join(taken)}."}
+            )

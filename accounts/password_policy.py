@@ -15,7 +15,6 @@ either: there is no organisation whose rule would apply.
 
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
-from django.contrib.auth.backends import BaseBackend
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import PermissionDenied, ValidationError
 
@@ -45,7 +44,10 @@ def _user(username):
         return None
 
 
-class SingleSignOnOnlyBackend(BaseBackend):
+class SingleSignOnOnlyBackend:
+    """Only refuses. No get_user(): Django's test client and allauth pick the first backend
+    with one for the session, which must stay ModelBackend."""
+
     def authenticate(self, request, username=None, password=None, **kwargs):
         username = username or kwargs.get(get_user_model().USERNAME_FIELD)
         if sso_only(_user(username)):

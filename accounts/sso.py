@@ -7,22 +7,26 @@ adapter may list from anywhere. That fits one provider per organisation configur
 mozilla-django-oidc, the other well-kept choice, reads one provider from settings.
 
 allauth takes over nothing else: our login page, signup, password reset and django-axes stay;
-only the two OpenID Connect views are routed (accounts/sso_views.py), under /accounts/sso/.
+only the login lookup and the callback are routed (accounts/sso_views.py), under /accounts/sso/,
+and the provider checks ID tokens more strictly than allauth's (accounts/sso_oidc.py).
 
 The policy is ours and lives here, in plain functions the allauth adapters call:
 
 - providers() are the enabled SingleSignOn rows plus the SSO_PROVIDERS setting, each bound to
   an organisation; allauth sees them as unsaved SocialApps (SocialAccountAdapter.list_apps).
 - decide() maps the claims to a role: the highest role of the groups in `group_roles`, else
-  `domain_role` for an address of `email_domains`, else nobody is let in (Refused). An address
-  the provider marks unverified (email_verified false), or none at all, is refused.
+  `domain_role` (if set) for an address of `email_domains`, else nobody is let in (Refused).
+  An address the provider marks unverified (email_verified false), or none at all, is refused.
 - Every sign-in re-syncs the membership in the provider's organisation, so a role taken away
   in the identity provider is taken away here at the next sign-in (downgrades included).
 - A new person gets a user (username: the address) and a membership: just-in-time creation.
 - An existing local account with the same address is linked only if the provider says the
-  address is verified and its domain is one of the organisation's `email_domains`, and never a
-  superuser's: otherwise anyone able to create an account with that address at some identity
-  provider could take the local account over.
+  address is verified, its domain is one of the organisation's `email_domains`, the account is
+  a member of the provider's organisation and of no other, and is not a superuser's. Otherwise
+  whoever controls some identity provider (an organisation's admins configure their own, with
+  any domains they like) could take over an account that is not theirs.
+- The login page asks for a work e-mail and finds the provider by its domain (for_email), so
+  the public page lists no organisation's provider.
 """
 
 from __future__ import annotations
@@ -110,13 +114,15 @@ def social_app(sso: SingleSignOn) -> SocialApp:
     )
 
 
-def buttons(next_url: str = "") -> list[dict]:
-    """The login page's "Sign in with …" buttons."""
-    from django.urls import reverse
+def for_email(email: str) -> SingleSignOn | None:
+    """The provider whose `email_domains` has EMAIL's domain: the login page's lookup.
 
-    return [
-        {"name": p.name, "url": reverse("openid_connect_login", args=[p.slug])} for p in providers()
-    ]
+    None when no provider, or more than one, claims the domain: a domain claimed twice is
+    ambiguous, and guessing could send people to another organisation's provider.
+    """
+    domain = domain_of(email) if "@" in email else ""
+    matches = [p for p in providers() if domain and domain in p.email_domains]
+    return matches[0] if len(matches) == 1 else None
 
 
 # --- Policy --------------------------------------------------------------------------------
@@ -157,11 +163,11 @@ def decide(sso: SingleSignOn, claims: dict) -> str:
     ]
     if roles:
         return max(roles, key=Role.rank)
-    if domain_of(email) in sso.email_domains:
+    if sso.domain_role and domain_of(email) in sso.email_domains:
         return sso.domain_role
     raise Refused(
         f"{email} has no access to {sso.organization}: none of its groups is given a role, "
-        "and its domain is not one of the organisation's. Ask your administrator."
+        "and its domain gives no access by itself. Ask your administrator."
     )
 
 
@@ -190,10 +196,14 @@ def linkable_user(sso: SingleSignOn, claims: dict):
     if not users:
         return None
     user = users[0]
+    organizations = set(user.memberships.values_list("organization_id", flat=True))
     if (
         len(users) == 1
         and is_true(claims.get("email_verified"))
         and domain_of(email) in sso.email_domains
+        # An organisation's admins configure its provider and its domains: they may only
+        # reach accounts that are theirs alone, never one of another organisation.
+        and organizations == {sso.organization_id}
         and user.is_active
         and not user.is_superuser
     ):

@@ -1,91 +1,26 @@
-"""The two OpenID Connect endpoints: allauth's views with a stricter ID-token check.
+"""The single sign-on endpoints: the login page's e-mail lookup, and the one callback.
 
-Only these are routed (not allauth.urls): our own login, signup and password pages stay. The
-URL names are allauth's own, so its provider finds them.
-
-allauth skips the ID token's signature when the token came straight from the token endpoint,
-which OpenID Connect Core 3.1.3.7 allows over TLS. We verify it always, and refuse a token
-that is not signed at all (alg "none"): a misconfigured or plain-HTTP token endpoint then
-cannot slip one in.
+allauth's own URLs are not routed: our login, signup and password pages stay ours. Neither
+URL takes a provider: the lookup finds it by the e-mail domain, the callback by the state the
+lookup stashed in this browser's session, so nothing here confirms that a provider exists.
 """
 
-from allauth.socialaccount.adapter import get_adapter
-from allauth.socialaccount.internal import jwtkit
+from allauth.socialaccount.internal import statekit
 from allauth.socialaccount.models import SocialApp
-from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView, OAuth2LoginView
-from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
-from django.http import Http404
+from django.contrib import messages
 from django.shortcuts import redirect
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_POST
 from requests import RequestException
 
+from accounts import sso
 from accounts.sso import refusal
+from accounts.sso_oidc import StrictOpenIDConnectAdapter
 
-SIGNING_ALGORITHMS = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"}
-
-
-def signing_key(id_token: str, jwks: dict):
-    """The JWKS key that signed ID_TOKEN, and its algorithm; OAuth2Error if there is none.
-
-    OpenID Connect Core 10.1 lets a provider with a single key leave `kid` out of the token's
-    header (allauth's own lookup requires it): then the one key of the set is used.
-    """
-    import jwt
-
-    try:
-        header = jwt.get_unverified_header(id_token)
-    except jwt.PyJWTError as exc:
-        raise OAuth2Error("The ID token is not a JSON Web Token.") from exc
-    alg = header.get("alg")
-    if alg not in SIGNING_ALGORITHMS:
-        raise OAuth2Error(f"The ID token is not signed with a public-key algorithm (alg {alg!r}).")
-    keys = [k for k in jwks.get("keys", []) if k.get("use", "sig") == "sig"]
-    if "kid" in header:
-        keys = [k for k in keys if k.get("kid") == header["kid"]]
-    if len(keys) != 1:
-        raise OAuth2Error("The provider publishes no key that matches the ID token.")
-    try:
-        return jwt.PyJWK(keys[0], algorithm=alg).key, alg
-    except jwt.PyJWTError as exc:
-        raise OAuth2Error("The provider's signing key is unusable.") from exc
-
-
-class StrictOpenIDConnectAdapter(OpenIDConnectOAuth2Adapter):
-    def complete_login(self, request, app, token, **kwargs):
-        # The ID token first: nothing else is asked of the provider for an invalid one.
-        id_token = kwargs["response"].get("id_token")
-        if not id_token:
-            raise OAuth2Error("The identity provider sent no ID token.")
-        data = {"id_token": self._decode_id_token(app, id_token)}
-        if app.settings.get("fetch_userinfo", True):
-            data["userinfo"] = self._fetch_user_info(token.token)
-            if data["userinfo"].get("sub") != data["id_token"].get("sub"):
-                # OpenID Connect Core 5.3.2: an answer about someone else must not be used.
-                raise OAuth2Error("The provider's user information is about another person.")
-        return self.get_provider().sociallogin_from_response(request, data)
-
-    def _decode_id_token(self, app: SocialApp, id_token: str) -> dict:
-        import jwt
-
-        with get_adapter().get_requests_session() as session:
-            response = session.get(self.openid_config["jwks_uri"])
-            response.raise_for_status()
-            jwks = response.json()
-        key, alg = signing_key(id_token, jwks)
-        try:
-            claims = jwt.decode(
-                id_token,
-                key=key,
-                algorithms=[alg],
-                audience=app.client_id,
-                issuer=self.openid_config["issuer"],
-                options={"require": ["exp", "iat", "iss", "aud", "sub"]},
-            )
-        except jwt.PyJWTError as exc:
-            raise OAuth2Error("Invalid id_token") from exc
-        jwtkit.verify_jti(claims)  # a token seen before is refused (allauth's replay check)
-        return claims
+STALE = (
+    "This sign-in link is stale or was already used (its state does not match this browser's "
+    "session). Start again from the login page."
+)
 
 
 def _run(view_class, request, provider_id):
@@ -93,7 +28,8 @@ def _run(view_class, request, provider_id):
         view = view_class.adapter_view(StrictOpenIDConnectAdapter(request, provider_id))
         return view(request)
     except SocialApp.DoesNotExist:
-        raise Http404("No such single sign-on provider.") from None
+        # Disabled between the redirect and the callback.
+        return refusal(request, STALE, status=400)
     except (RequestException, ValueError, KeyError):
         # Discovery failed: the issuer is down, or answers something that is not its metadata.
         return refusal(
@@ -104,14 +40,27 @@ def _run(view_class, request, provider_id):
         )
 
 
-@require_http_methods(["GET", "POST"])
-def login(request, provider_id):
-    # The login page's buttons POST with the CSRF token; a bare GET goes back to that page.
-    if request.method == "GET":
+@require_POST
+def start(request):
+    """The login page's "work e-mail" form: on to the provider of that address's domain.
+
+    POST only, with the CSRF token: a link or an image elsewhere cannot start a sign-in.
+    """
+    email = request.POST.get("email", "").strip()
+    provider = sso.for_email(email)
+    if provider is None:
+        messages.error(
+            request,
+            f"No single sign-on is set up for “{email}”. Sign in with your password, or ask "
+            "your administrator.",
+        )
         return redirect("login")
-    return _run(OAuth2LoginView, request, provider_id)
+    return _run(OAuth2LoginView, request, provider.slug)
 
 
-@require_http_methods(["GET"])
-def callback(request, provider_id):
-    return _run(OAuth2CallbackView, request, provider_id)
+@require_GET
+def callback(request):
+    stashed = statekit.get_states(request).get(request.GET.get("state", ""))
+    if not (isinstance(stashed, (list, tuple)) and len(stashed) == 3):
+        return refusal(request, STALE, status=400)
+    return _run(OAuth2CallbackView, request, stashed[2])

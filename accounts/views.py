@@ -16,12 +16,12 @@ from accounts.password_policy import LoginForm
 
 
 class LoginView(auth_views.LoginView):
-    """Django's login with the single sign-on buttons and the password-off refusal."""
+    """Django's login with the single sign-on e-mail form and the password-off refusal."""
 
     authentication_form = LoginForm
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(**kwargs) | {"sso_buttons": sso.buttons()}
+        return super().get_context_data(**kwargs) | {"sso_offered": bool(sso.providers())}
 
 
 def signup(request):

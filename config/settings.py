@@ -78,7 +78,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
-    "allauth.socialaccount.providers.openid_connect",
+    # No allauth.socialaccount.providers.openid_connect: accounts/provider.py registers ours.
     # The pipeline, in the order data flows (README, Architecture): each app imports only the
     # ones above it (import-linter contracts in pyproject.toml, checked by make lint).
     "accounts",

@@ -1,10 +1,11 @@
 """Single sign-on end to end, against a real OpenID Connect provider on a local port.
 
 The provider is oidc-provider-mock from PyPI (tests/accounts/sso_provider.py). Each sign-in
-goes the whole way: the login button posts to our login URL, which redirects to the provider's
-authorization endpoint; `requests` submits the provider's form as a subject whose claims the
-test set; the provider redirects back to our callback, which the Django test client follows;
-our server then calls the provider's token endpoint, JWKS and userinfo over HTTP.
+goes the whole way: the login page's work e-mail form posts to our lookup, which redirects to
+the provider's authorization endpoint; `requests` submits the provider's form as a subject
+whose claims the test set; the provider redirects back to our callback, which the Django test
+client follows; our server then calls the provider's token endpoint, JWKS and userinfo over
+HTTP.
 
 Bad ID tokens (wrong audience, expired, unsigned, signed by a key the provider does not
 publish) come from the same provider, through the same token endpoint: its `tamper` switch
@@ -55,18 +56,18 @@ def sso(acme, provider):
     )
 
 
-def start(client, sso) -> str:
-    """Press "Sign in with …": the provider's authorization URL we are sent to."""
-    response = client.post(reverse("openid_connect_login", args=[sso.slug]))
-    assert response.status_code == 302
-    assert response["Location"].startswith(f"{sso.issuer}/oauth2/authorize?")
+def start(client, sso, email="someone@acme.example") -> str:
+    """The login page's single sign-on form: the provider's authorization URL we are sent to."""
+    response = client.post(reverse("sso-start"), {"email": email})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert "/oauth2/authorize?" in response["Location"]
     return response["Location"]
 
 
 def come_back(client, redirect: str):
     """Follow the provider's redirect to our callback."""
     parts = urlsplit(redirect)
-    assert parts.path == reverse("openid_connect_callback", args=["acme-idp"])
+    assert parts.path == reverse("sso-callback")
     return client.get(f"{parts.path}?{parts.query}")
 
 
@@ -89,21 +90,56 @@ def refused(response, status, text):
 # --- Who comes in --------------------------------------------------------------------------
 
 
-def test_the_login_page_offers_the_enabled_providers(client, sso):
-    SingleSignOn.objects.create(
-        organization=sso.organization,
-        slug="off",
-        name="Old IdP",
-        issuer=sso.issuer,
-        client_id="x",
-        enabled=False,
-    )
+def test_the_login_page_finds_the_provider_by_the_work_email(client, provider, sso):
     page = client.get(reverse("login")).content.decode()
-
-    assert "Sign in with Acme Login" in page
-    assert f'action="{reverse("openid_connect_login", args=["acme-idp"])}"' in page
-    assert "Old IdP" not in page
+    assert f'action="{reverse("sso-start")}"' in page
+    assert "Acme Login" not in page  # the public page names no organisation's provider
     assert 'name="password"' in page  # our own login form stays
+
+    found = client.post(reverse("sso-start"), {"email": "someone@ACME.example"})
+    assert found.status_code == 302
+    assert found["Location"].startswith(f"{provider.issuer}/oauth2/authorize?")
+    assert f"client_id={CLIENT_ID}" in found["Location"]
+    assert (
+        "redirect_uri=http%3A%2F%2Ftestserver%2Faccounts%2Fsso%2Fcallback%2F" in found["Location"]
+    )
+    assert "code_challenge_method=S256" in found["Location"]  # PKCE
+
+    unknown = client.post(reverse("sso-start"), {"email": "someone@other.example"}, follow=True)
+    assert "No single sign-on is set up for “someone@other.example”" in unknown.content.decode()
+
+
+def test_a_disabled_provider_is_gone(client, sso):
+    sso.enabled = False
+    sso.save()
+
+    assert 'action="/accounts/sso/"' not in client.get(reverse("login")).content.decode()
+    gone = client.post(reverse("sso-start"), {"email": "someone@acme.example"}, follow=True)
+    assert "No single sign-on is set up" in gone.content.decode()
+
+
+def test_a_provider_disabled_during_a_sign_in_lets_nobody_in(client, provider, sso):
+    provider.set_user("u-0", email="ann@acme.example", email_verified=True)
+    back = provider.authorize(start(client, sso), "u-0")
+    SingleSignOn.objects.filter(pk=sso.pk).update(enabled=False)
+
+    refused(come_back(client, back), 400, "stale or was already used")
+    assert signed_in_user(client) is None
+
+
+def test_an_email_domain_belongs_to_one_provider(sso, globex):
+    from django.core.exceptions import ValidationError
+
+    other = SingleSignOn(
+        organization=globex,
+        slug="globex-idp",
+        name="Globex",
+        issuer=sso.issuer,
+        client_id="g",
+        email_domains=["globex.example", "acme.example"],
+    )
+    with pytest.raises(ValidationError, match=r"acme\.example"):
+        other.full_clean()
 
 
 def test_a_group_gives_its_role_to_a_new_person(client, provider, sso, acme):
@@ -211,31 +247,42 @@ def test_a_deactivated_person_is_refused(client, provider, sso):
     assert signed_in_user(client) is None
 
 
-def test_a_local_account_is_linked_only_for_a_verified_address_of_the_domain(
-    client, provider, sso, django_user_model
+def test_a_local_account_is_linked_only_when_it_is_surely_the_same_person(
+    client, provider, sso, acme, globex, django_user_model
 ):
-    local = django_user_model.objects.create_user("kim", "kim@acme.example", "pw-kim-Secret1")
-    other = django_user_model.objects.create_user("lee", "lee@partner.example", "pw-lee-Secret1")
+    def local(name, email, *organizations):
+        user = django_user_model.objects.create_user(name, email, f"pw-{name}-Secret1")
+        for organization in organizations:
+            Membership.objects.create(user=user, organization=organization, role=Role.VIEWER)
+        return user
 
-    # An address outside the organisation's domains: a provider anyone can register with
-    # would hand over the local account.
-    response = sign_in(
-        client,
-        provider,
-        sso,
-        "u-9",
-        email="lee@partner.example",
-        email_verified=True,
-        groups=["finops-admins"],
-    )
-    refused(response, 403, "already exists")
-    assert signed_in_user(client) is None and not SocialAccount.objects.filter(user=other)
+    kim = local("kim", "kim@acme.example", acme)
+    lee = local("lee", "lee@partner.example", acme)
+    max_ = local("max", "max@acme.example", acme, globex)
+    nia = local("nia", "nia@acme.example", globex)
+    ola = local("ola", "ola@acme.example", acme)
+    attempts = [
+        # An address outside the organisation's domains: any provider could assert it.
+        (lee, "u-9", {"email_verified": True, "groups": ["finops-admins"]}),
+        # Also in another organisation: acme's provider must not reach globex's data.
+        (max_, "u-10", {"email_verified": True}),
+        # Someone of another organisation only.
+        (nia, "u-11", {"email_verified": True}),
+        # The provider does not say the address is verified.
+        (ola, "u-12", {}),
+    ]
+    for user, sub, claims in attempts:
+        response = sign_in(client, provider, sso, sub, email=user.email, **claims)
+        refused(response, 403, "already exists")
+        assert signed_in_user(client) is None
+        assert not SocialAccount.objects.filter(user=user).exists()
 
-    # The verified address of the domain: the same person.
-    response = sign_in(client, provider, sso, "u-10", email="kim@acme.example", email_verified=True)
+    # A verified address of the domain, a member of this organisation alone: the same person.
+    response = sign_in(client, provider, sso, "u-13", email="KIM@acme.example", email_verified=True)
     assert response.status_code == 302
-    assert signed_in_user(client) == local
-    assert SocialAccount.objects.get(user=local).uid == "u-10"
+    assert signed_in_user(client) == kim
+    assert SocialAccount.objects.get(user=kim).uid == "u-13"
+    assert Membership.objects.get(user=kim).role == Role.VIEWER
 
 
 # --- Password sign-in turned off -----------------------------------------------------------
@@ -355,17 +402,17 @@ def test_a_bad_id_token_is_refused(client, provider, sso, tamper, reason):
 
 
 def test_an_unreachable_provider_is_a_clear_error(client, sso):
-    sso.issuer = "http://127.0.0.1:9"  # discard port: nothing listens
+    sso.issuer = "http://127.0.0.1:9"  # the discard port: nothing listens
     sso.save()
 
-    response = client.post(reverse("openid_connect_login", args=[sso.slug]))
+    response = client.post(reverse("sso-start"), {"email": "someone@acme.example"})
 
     refused(response, 502, "could not be reached")
 
 
-def test_an_unknown_provider_is_not_found(client, db):
-    assert client.post(reverse("openid_connect_login", args=["nope"])).status_code == 404
-    assert client.get(reverse("openid_connect_callback", args=["nope"])).status_code == 404
+def test_a_callback_nobody_started_is_refused(client, db):
+    refused(client.get(reverse("sso-callback")), 400, "stale or was already used")
+    refused(client.get(reverse("sso-callback"), {"code": "x", "state": "y"}), 400, "stale")
 
 
 # --- Providers from settings ---------------------------------------------------------------
@@ -376,21 +423,27 @@ def test_a_provider_from_settings_signs_people_into_its_organisation(
 ):
     settings.SSO_PROVIDERS = [
         {
-            "slug": "acme-idp",
+            "slug": "acme-settings",
             "organization": "acme",
             "name": "Acme Settings IdP",
             "issuer": provider.issuer,
             "client_id": CLIENT_ID,
             "client_secret": "x",
             "group_roles": {"finops": "operator"},
+            "email_domains": ["x.example"],
+            "domain_role": "",  # the domain finds the provider; a group is needed to come in
         }
     ]
-    assert "Sign in with Acme Settings IdP" in client.get(reverse("login")).content.decode()
-    provider.set_user("u-13", email="pat@x.example", email_verified=True, groups=["finops"])
-    response = client.post(reverse("openid_connect_login", args=["acme-idp"]))
+    assert 'action="/accounts/sso/"' in client.get(reverse("login")).content.decode()
+    provider.set_user("u-14", email="pat@x.example", email_verified=True, groups=["finops"])
+    provider.set_user("u-15", email="quin@x.example", email_verified=True, groups=["staff"])
 
-    back = provider.authorize(response["Location"], "u-13")
+    back = provider.authorize(start(client, None, "pat@x.example"), "u-14")
     assert come_back(client, back).status_code == 302
-
     membership = Membership.objects.get(user=signed_in_user(client))
     assert (membership.organization, membership.role) == (acme, Role.OPERATOR)
+    assert SocialAccount.objects.get(user=membership.user).provider == "acme-settings"
+
+    client.post(reverse("logout"))
+    back = provider.authorize(start(client, None, "quin@x.example"), "u-15")
+    refused(come_back(client, back), 403, "no access to Acme")
