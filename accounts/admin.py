@@ -251,16 +251,14 @@ class SingleSignOnAdmin(TenantScopedAdmin):
             "Who comes in",
             {
                 "fields": ["groups_claim", "group_roles", "email_domains", "domain_role"],
-                "description": "The highest role of the person's groups; else the domain's "
-                "role for a verified address of one of the domains; else nobody comes in.",
+                "description": "The highest role of the person's groups; else the domain role "
+                "(if set) for an address of one of the domains; else nobody comes in. The login "
+                "page also finds this provider by those domains.",
             },
         ),
     ]
 
     @admin.display(description="redirect URI to register")
     def redirect_uri(self, obj):
-        if not obj.slug:
-            return "Save to see the redirect URI."
-        return (
-            f"{settings.SITE_URL.rstrip('/')}{reverse('openid_connect_callback', args=[obj.slug])}"
-        )
+        # The same for every provider: the callback finds the provider from the session.
+        return f"{settings.SITE_URL.rstrip('/')}{reverse('sso-callback')}"

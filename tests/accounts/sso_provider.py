@@ -7,7 +7,8 @@ userinfo. A person's claims (email, email_verified, groups) are set with its PUT
 `tamper` makes the provider issue bad ID tokens, which it never does by itself: a Flask
 after_request hook on the provider's own app rewrites the token endpoint's `id_token` before
 the answer leaves the provider, re-signed with the provider's own key (the one its JWKS
-publishes) where a signature is wanted. Everything else (the HTTP exchange, discovery, the
+publishes, read from the flask.g attribute the pinned 0.3.4 keeps its storage in) where a
+signature is wanted. Everything else (the HTTP exchange, discovery, the
 JWKS our server fetches) is the provider's unchanged.
 """
 
@@ -80,6 +81,7 @@ class Provider:
 @contextmanager
 def running_provider():
     # authlib refuses plain HTTP unless told this is a test.
+    before = os.environ.get("AUTHLIB_INSECURE_TRANSPORT")
     os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"
     app = oidc_provider_mock.app()
     server = werkzeug.serving.make_server("localhost", 0, app, threaded=True)
@@ -103,3 +105,7 @@ def running_provider():
         server.shutdown()
         thread.join(5)
         server.server_close()
+        if before is None:
+            del os.environ["AUTHLIB_INSECURE_TRANSPORT"]
+        else:
+            os.environ["AUTHLIB_INSECURE_TRANSPORT"] = before
