@@ -258,6 +258,11 @@ class SingleSignOnAdmin(TenantScopedAdmin):
         ),
     ]
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "issuer":
+            kwargs["assume_scheme"] = "https"  # Django 6's default; identity providers are https
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     @admin.display(description="redirect URI to register")
     def redirect_uri(self, obj):
         # The same for every provider: the callback finds the provider from the session.

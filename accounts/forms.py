@@ -118,4 +118,6 @@ class SingleSignOnAdminForm(forms.ModelForm):
         return self.cleaned_data["client_secret"] or self.instance.client_secret
 
     def clean_issuer(self):
-        return self.cleaned_data["issuer"].rstrip("/")
+        # The issuer, not its discovery document's URL (which is derived from it).
+        issuer = self.cleaned_data["issuer"].rstrip("/")
+        return issuer.removesuffix("/.well-known/openid-configuration")

@@ -415,7 +415,9 @@ class SingleSignOn(models.Model):
     slug = models.SlugField(
         max_length=60, unique=True, help_text="Names the provider in linked accounts; never shown."
     )
-    name = models.CharField(max_length=80, help_text='The button label: "Sign in with <name>".')
+    name = models.CharField(
+        max_length=80, help_text="Shown to people: “Your organisation signs in with <name>”."
+    )
     enabled = models.BooleanField(default=True)
     issuer = models.URLField(
         help_text="The issuer URL; /.well-known/openid-configuration below it is read.",
@@ -436,14 +438,16 @@ class SingleSignOn(models.Model):
         default=list,
         blank=True,
         validators=[validate_email_domains],
-        help_text="Verified addresses of these domains join with the default role, e.g. "
-        '["example.com"].',
+        help_text='The login page sends addresses of these domains here, e.g. ["example.com"]; '
+        "with a domain role, they also come in without a group.",
     )
     domain_role = models.CharField(
         max_length=10,
         choices=Role.choices,
         default=Role.VIEWER,
-        help_text="The role of members admitted by their e-mail domain alone.",
+        blank=True,
+        help_text="The role of people let in by their e-mail domain alone; empty: a group is "
+        "needed.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -39,6 +39,7 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import render
 
@@ -90,7 +91,13 @@ def _from_settings() -> list[SingleSignOn]:
             logger.warning("SSO_PROVIDERS: no organisation %r", entry.get("organization"))
             continue
         fields = {k: v for k, v in entry.items() if k in SETTINGS_FIELDS}
-        found.append(SingleSignOn(organization=organization, enabled=True, **fields))
+        sso = SingleSignOn(organization=organization, enabled=True, **fields)
+        try:
+            sso.full_clean(validate_unique=False)
+        except ValidationError as error:
+            logger.warning("SSO_PROVIDERS: %r skipped: %s", entry.get("slug"), error)
+            continue
+        found.append(sso)
     return found
 
 

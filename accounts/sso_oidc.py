@@ -51,7 +51,21 @@ def signing_key(id_token: str, jwks: dict):
         raise OAuth2Error("The provider's signing key is unusable.") from exc
 
 
+class IssuerMismatch(ValueError):
+    """The discovery document names another issuer than the one configured."""
+
+
 class StrictOpenIDConnectAdapter(OpenIDConnectOAuth2Adapter):
+    @property
+    def openid_config(self):
+        config = super().openid_config
+        # OpenID Connect Discovery 4.3: the document's issuer must be the URL it was read
+        # from; ID tokens are then checked against the issuer the admin configured.
+        configured = self.get_provider().app.settings["server_url"].rstrip("/")
+        if str(config.get("issuer", "")).rstrip("/") != configured:
+            raise IssuerMismatch(f"the provider calls itself {config.get('issuer')!r}")
+        return config
+
     def get_callback_url(self, request, app):
         return build_absolute_uri(request, reverse("sso-callback"), self.redirect_uri_protocol)
 

@@ -410,6 +410,16 @@ def test_an_unreachable_provider_is_a_clear_error(client, sso):
     refused(response, 502, "could not be reached")
 
 
+def test_a_provider_that_names_another_issuer_is_refused(client, provider, sso):
+    # Its discovery document calls it http://localhost:<port>, without this path.
+    sso.issuer = f"{provider.issuer}/.well-known/openid-configuration"
+    sso.save()
+
+    response = client.post(reverse("sso-start"), {"email": "someone@acme.example"})
+
+    refused(response, 502, "unusable configuration")
+
+
 def test_a_callback_nobody_started_is_refused(client, db):
     refused(client.get(reverse("sso-callback")), 400, "stale or was already used")
     refused(client.get(reverse("sso-callback"), {"code": "x", "state": "y"}), 400, "stale")
@@ -434,7 +444,20 @@ def test_a_provider_from_settings_signs_people_into_its_organisation(
             "domain_role": "",  # the domain finds the provider; a group is needed to come in
         }
     ]
+    settings.SSO_PROVIDERS.append(  # unusable: skipped with a warning, not a 500
+        {
+            "slug": "bad",
+            "organization": "acme",
+            "name": "Bad",
+            "issuer": "nope",
+            "client_id": "b",
+            "group_roles": {"x": "owner"},
+            "email_domains": ["y.example"],
+        }
+    )
     assert 'action="/accounts/sso/"' in client.get(reverse("login")).content.decode()
+    nothing = client.post(reverse("sso-start"), {"email": "a@y.example"}, follow=True)
+    assert "No single sign-on is set up" in nothing.content.decode()
     provider.set_user("u-14", email="pat@x.example", email_verified=True, groups=["finops"])
     provider.set_user("u-15", email="quin@x.example", email_verified=True, groups=["staff"])
 
