@@ -242,7 +242,6 @@ class SingleSignOnAdmin(TenantScopedAdmin):
     list_filter = ["enabled", OrganizationFilter]
     list_select_related = ["organization"]
     search_fields = ["name", "slug", "issuer", "client_id", "organization__name"]
-    autocomplete_fields = ["organization"]
     readonly_fields = ["redirect_uri", "created_at"]
     fieldsets = [
         (None, {"fields": ["organization", "name", "slug", "enabled", "redirect_uri"]}),
@@ -257,6 +256,27 @@ class SingleSignOnAdmin(TenantScopedAdmin):
             },
         ),
     ]
+
+    # Who signs in, and as what, is the organisation admins' decision alone.
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "organization":
+            kwargs["queryset"] = Organization.objects.filter(
+                pk__in=[
+                    o.pk
+                    for o in Organization.objects.for_user(request.user)
+                    if o.user_has_role(request.user, Role.ADMIN)
+                ]
+            )
+            return db_field.formfield(**kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or obj.organization.user_has_role(request.user, Role.ADMIN))
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or obj.organization.user_has_role(request.user, Role.ADMIN))
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "issuer":

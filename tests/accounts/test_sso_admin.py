@@ -61,3 +61,34 @@ def test_bad_mappings_are_explained(admin_client, acme):
     assert "Map group names to roles" in body
     assert "List lower-case domains" in body
     assert not SingleSignOn.objects.exists()
+
+
+def test_only_the_organisations_admins_configure_its_provider(client, acme, alice, bob):
+    from django.contrib.auth.models import Permission
+
+    from accounts.models import Membership, Role
+
+    for user in (alice, bob):
+        user.is_staff = True
+        user.save()
+        user.user_permissions.set(Permission.objects.filter(content_type__app_label="accounts"))
+    assert Membership.objects.get(user=bob).role == Role.VIEWER
+    sso = SingleSignOn.objects.create(
+        organization=acme, slug="acme-okta", name="Okta", issuer="https://o.example", client_id="c"
+    )
+    change = reverse("admin:accounts_singlesignon_change", args=[sso.pk])
+
+    client.force_login(bob)
+    refused = client.post(
+        reverse("admin:accounts_singlesignon_add"),
+        {**FORM, "slug": "bobs", "organization": acme.pk, "client_secret": "x"},
+    )
+    assert refused.status_code == 200 and "Select a valid choice" in refused.content.decode()
+    client.post(change, {**FORM, "organization": acme.pk, "issuer": "https://evil.example"})
+    sso.refresh_from_db()
+    assert sso.issuer == "https://o.example"
+
+    client.force_login(alice)
+    client.post(change, {**FORM, "organization": acme.pk, "issuer": "https://new.example"})
+    sso.refresh_from_db()
+    assert sso.issuer == "https://new.example"
