@@ -413,7 +413,9 @@ class SingleSignOn(models.Model):
         Organization, on_delete=models.CASCADE, related_name="single_sign_ons"
     )
     slug = models.SlugField(
-        max_length=60, unique=True, help_text="Names the provider in linked accounts; never shown."
+        max_length=60,
+        unique=True,
+        help_text="Names the provider in linked accounts (changing it unlinks them); never shown.",
     )
     name = models.CharField(
         max_length=80, help_text="Shown to people: “Your organisation signs in with <name>”."

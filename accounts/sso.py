@@ -33,15 +33,18 @@ from __future__ import annotations
 
 import logging
 
+import jwt
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp
+from allauth.socialaccount.providers.base.constants import AuthError
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import render
+from requests import RequestException
 
 from accounts.models import Membership, Organization, Profile, Role, SingleSignOn
 
@@ -297,10 +300,6 @@ class AccountAdapter(DefaultAccountAdapter):
 
 def explain(error, exception, extra_context: dict) -> str:
     """A person-readable reason for a failed sign-in (allauth's error and exception)."""
-    import jwt
-    from allauth.socialaccount.providers.base.constants import AuthError
-    from requests import RequestException
-
     if "state_id" in extra_context and "state" not in extra_context:
         return (
             "This sign-in link is stale or was already used (its state does not match this "

@@ -13,6 +13,7 @@ accounts/provider.py registers this provider under allauth's own "openid_connect
 place of allauth's (whose app is therefore not installed).
 """
 
+import jwt
 from allauth.socialaccount.adapter import get_adapter
 from allauth.socialaccount.internal import jwtkit
 from allauth.socialaccount.models import SocialApp
@@ -31,8 +32,6 @@ def signing_key(id_token: str, jwks: dict):
     OpenID Connect Core 10.1 lets a provider with a single key leave `kid` out of the token's
     header (allauth's own lookup requires it): then the one key of the set is used.
     """
-    import jwt
-
     try:
         header = jwt.get_unverified_header(id_token)
     except jwt.PyJWTError as exc:
@@ -40,7 +39,8 @@ def signing_key(id_token: str, jwks: dict):
     alg = header.get("alg")
     if alg not in SIGNING_ALGORITHMS:
         raise OAuth2Error(f"The ID token is not signed with a public-key algorithm (alg {alg!r}).")
-    keys = [k for k in jwks.get("keys", []) if k.get("use", "sig") == "sig"]
+    found = jwks.get("keys") if isinstance(jwks, dict) else None
+    keys = [k for k in found or [] if isinstance(k, dict) and k.get("use", "sig") == "sig"]
     if "kid" in header:
         keys = [k for k in keys if k.get("kid") == header["kid"]]
     if len(keys) != 1:
@@ -83,8 +83,6 @@ class StrictOpenIDConnectAdapter(OpenIDConnectOAuth2Adapter):
         return self.get_provider().sociallogin_from_response(request, data)
 
     def _decode_id_token(self, app: SocialApp, id_token: str) -> dict:
-        import jwt
-
         with get_adapter().get_requests_session() as session:
             response = session.get(self.openid_config["jwks_uri"])
             response.raise_for_status()
