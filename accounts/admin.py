@@ -4,10 +4,13 @@ The AWS accounts page shows each account's open savings too: findings/admin/acco
 them, the findings being a later stage than the accounts.
 """
 
+from django.apps import apps
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from knox.admin import AuthTokenAdmin as KnoxAuthTokenAdmin
@@ -17,8 +20,9 @@ from accounts import onboarding
 from accounts.admin_filters import OrganizationFilter
 from accounts.admin_tenancy import TenantScopedAdmin, TenantScopedInline, colleagues
 from accounts.connection import check_connection
-from accounts.forms import CloudAccountAdminForm
-from accounts.models import CloudAccount, Membership, Organization, Profile, Role
+from accounts.forms import CloudAccountAdminForm, SingleSignOnAdminForm
+from accounts.models import CloudAccount, Membership, Organization, Profile, Role, SingleSignOn
+from accounts.password_policy import AdminLoginForm
 from config.admin_display import EMPTY
 
 
@@ -30,7 +34,8 @@ class MembershipInline(TenantScopedInline, admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(TenantScopedAdmin):
-    list_display = ["name", "slug", "members", "accounts", "created_at"]
+    list_display = ["name", "slug", "members", "accounts", "password_login_enabled", "created_at"]
+    list_filter = ["password_login_enabled"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
@@ -219,3 +224,74 @@ class CloudAccountAdmin(TenantScopedAdmin):
             else:
                 account.record_error(report.first_error(), timezone.now())
                 self.message_user(request, f"{account}: {report.first_error()}", messages.ERROR)
+
+
+# The admin's own login refuses passwords that single sign-on replaced, with the reason.
+admin.site.login_form = AdminLoginForm
+
+# allauth's pages (e-mail addresses, social accounts and apps of every user) are not scoped to
+# an organisation; SingleSignOn below is the one place single sign-on is configured.
+for model_path in [
+    "account.EmailAddress",
+    "socialaccount.SocialAccount",
+    "socialaccount.SocialApp",
+    "socialaccount.SocialToken",
+    "account.EmailConfirmation",
+]:
+    model = apps.get_model(model_path)
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+
+
+@admin.register(SingleSignOn)
+class SingleSignOnAdmin(TenantScopedAdmin):
+    form = SingleSignOnAdminForm
+    list_display = ["name", "organization", "slug", "issuer", "enabled"]
+    list_filter = ["enabled", OrganizationFilter]
+    list_select_related = ["organization"]
+    search_fields = ["name", "slug", "issuer", "client_id", "organization__name"]
+    readonly_fields = ["redirect_uri", "created_at"]
+    fieldsets = [
+        (None, {"fields": ["organization", "name", "slug", "enabled", "redirect_uri"]}),
+        ("Provider", {"fields": ["issuer", "client_id", "client_secret", "scopes"]}),
+        (
+            "Who comes in",
+            {
+                "fields": ["groups_claim", "group_roles", "email_domains", "domain_role"],
+                "description": "The highest role of the person's groups; else the domain role "
+                "(if set) for an address of one of the domains; else nobody comes in. The login "
+                "page also finds this provider by those domains.",
+            },
+        ),
+    ]
+
+    # Who signs in, and as what, is the organisation admins' decision alone.
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "organization":
+            kwargs["queryset"] = Organization.objects.filter(
+                pk__in=[
+                    o.pk
+                    for o in Organization.objects.for_user(request.user)
+                    if o.user_has_role(request.user, Role.ADMIN)
+                ]
+            )
+            return db_field.formfield(**kwargs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or obj.organization.user_has_role(request.user, Role.ADMIN))
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or obj.organization.user_has_role(request.user, Role.ADMIN))
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "issuer":
+            kwargs["assume_scheme"] = "https"  # Django 6's default; identity providers are https
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.display(description="redirect URI to register")
+    def redirect_uri(self, obj):
+        # The same for every provider: the callback finds the provider from the session.
+        return f"{settings.SITE_URL.rstrip('/')}{reverse('sso-callback')}"

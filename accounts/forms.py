@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import User
 
-from accounts.models import CloudAccount, Organization, Role
+from accounts.models import CloudAccount, Organization, Role, SingleSignOn
 
 
 class SignupForm(UserCreationForm):
@@ -86,3 +86,38 @@ class CloudAccountForm(CheckedInCleanMixin, forms.ModelForm):
         self.fields["organization"].queryset = Organization.objects.filter(pk__in=allowed)
         if len(allowed) == 1:
             self.fields["organization"].initial = allowed[0]
+
+
+class SingleSignOnAdminForm(forms.ModelForm):
+    """The client secret is write-only: never sent back to the browser; empty keeps it."""
+
+    client_secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Write-only: never shown again. Leave empty to keep the saved secret.",
+    )
+
+    class Meta:
+        model = SingleSignOn
+        fields = (
+            "organization",
+            "name",
+            "slug",
+            "enabled",
+            "issuer",
+            "client_id",
+            "client_secret",
+            "scopes",
+            "groups_claim",
+            "group_roles",
+            "email_domains",
+            "domain_role",
+        )
+
+    def clean_client_secret(self):
+        return self.cleaned_data["client_secret"] or self.instance.client_secret
+
+    def clean_issuer(self):
+        # The issuer, not its discovery document's URL (which is derived from it).
+        issuer = self.cleaned_data["issuer"].rstrip("/")
+        return issuer.removesuffix("/.well-known/openid-configuration")

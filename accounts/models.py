@@ -62,6 +62,11 @@ class Organization(models.Model):
     time_zone = models.CharField(
         max_length=64, default="UTC", validators=[validate_time_zone], help_text=TIME_ZONE_HELP
     )
+    password_login_enabled = models.BooleanField(
+        default=True,
+        help_text="Members may sign in with a password. Turn off once single sign-on works: "
+        "members of no other organisation then sign in only through it (superusers still can).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantQuerySet.as_manager()
@@ -393,3 +398,103 @@ class CloudAccount(models.Model):
         self.last_error = message[:2000]
         self.last_error_at = when
         type(self).objects.filter(pk=self.pk).update(last_error=self.last_error, last_error_at=when)
+
+
+def validate_group_roles(value) -> None:
+    if not isinstance(value, dict) or not all(
+        isinstance(group, str) and role in Role.values for group, role in value.items()
+    ):
+        raise ValidationError(
+            'Map group names to roles, e.g. {"finops-admins": "admin", "finops": "operator"}; '
+            f"roles are {', '.join(Role.values)}.",
+            code="invalid_group_roles",
+        )
+
+
+def validate_email_domains(value) -> None:
+    if not isinstance(value, list) or not all(
+        isinstance(d, str) and re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", d) for d in value
+    ):
+        raise ValidationError(
+            'List lower-case domains, e.g. ["example.com", "example.co.uk"].',
+            code="invalid_email_domains",
+        )
+
+
+class SingleSignOn(models.Model):
+    """One OpenID Connect provider an organisation signs in with (accounts/sso.py uses it).
+
+    Membership comes from the ID token: a group in `group_roles` gives that role (the highest
+    wins); otherwise an address in `email_domains` gives `domain_role` (if set); otherwise nobody
+    is let in. The login page finds the provider by those domains too. The secret is never
+    shown again once saved (the admin form is write-only).
+    """
+
+    tenant_path = "organization"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="single_sign_ons"
+    )
+    slug = models.SlugField(
+        max_length=60,
+        unique=True,
+        help_text="Names the provider in linked accounts (changing it unlinks them); never shown.",
+    )
+    name = models.CharField(
+        max_length=80, help_text="Shown to people: “Your organisation signs in with <name>”."
+    )
+    enabled = models.BooleanField(default=True)
+    issuer = models.URLField(
+        help_text="The issuer URL; /.well-known/openid-configuration below it is read.",
+    )
+    client_id = models.CharField(max_length=255)
+    client_secret = models.CharField(max_length=512, blank=True)
+    scopes = models.CharField(max_length=255, default="openid profile email")
+    groups_claim = models.CharField(
+        max_length=80, default="groups", help_text="The ID token or userinfo claim with groups."
+    )
+    group_roles = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_group_roles],
+        help_text='Group → role, e.g. {"finops-admins": "admin", "finops": "operator"}.',
+    )
+    email_domains = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_email_domains],
+        help_text='The login page sends addresses of these domains here, e.g. ["example.com"]; '
+        "with a domain role, they also come in without a group.",
+    )
+    domain_role = models.CharField(
+        max_length=10,
+        choices=Role.choices,
+        default=Role.VIEWER,
+        blank=True,
+        help_text="The role of people let in by their e-mail domain alone; empty: a group is "
+        "needed.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["organization__name", "name"]
+        verbose_name = "single sign-on provider"
+
+    def __str__(self):
+        return f"{self.name} ({self.organization})"
+
+    def clean(self):
+        # The login page finds the provider by the e-mail domain: a domain claimed by two
+        # providers would be ambiguous, and a second organisation could claim someone else's.
+        claimed = {
+            domain
+            for other in SingleSignOn.objects.exclude(pk=self.pk).only("email_domains")
+            for domain in other.email_domains
+        }
+        taken = sorted(claimed & set(self.email_domains or []))
+        if taken:
+            raise ValidationError(
+                {"email_domains": f"Already used by another provider: {', '.join(taken)}."}
+            )

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404
@@ -7,10 +8,20 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts import onboarding
+from accounts import onboarding, sso
 from accounts.connection import check_connection
 from accounts.forms import CloudAccountForm, SignupForm
 from accounts.models import CloudAccount, Membership, Organization, Profile, Role
+from accounts.password_policy import LoginForm
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login with the single sign-on e-mail form and the password-off refusal."""
+
+    authentication_form = LoginForm
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**kwargs) | {"sso_offered": bool(sso.providers())}
 
 
 def signup(request):

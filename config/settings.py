@@ -73,6 +73,12 @@ INSTALLED_APPS = [
     "django_guid",
     "axes",
     "csp",
+    # Single sign-on (accounts/sso.py): only allauth's OpenID Connect login; our own login,
+    # signup and password pages stay (allauth.account is a requirement of socialaccount).
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    # No allauth.socialaccount.providers.openid_connect: accounts/provider.py registers ours.
     # The pipeline, in the order data flows (README, Architecture): each app imports only the
     # ones above it (import-linter contracts in pyproject.toml, checked by make lint).
     "accounts",
@@ -100,6 +106,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Required by allauth.account; it only tidies allauth's own pending-login state.
+    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last but Prometheus: it turns a locked-out login into its own response.
@@ -167,6 +175,8 @@ PASSWORD_HASHERS = [
 AUTHENTICATION_BACKENDS = [
     # Refuses a login while its (username, client IP) pair is locked out (django-axes).
     "axes.backends.AxesStandaloneBackend",
+    # Refuses passwords of people whose organisations sign in with single sign-on only.
+    "accounts.password_policy.SingleSignOnOnlyBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 
@@ -179,6 +189,28 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Single sign-on (accounts/sso.py; README, Single sign-on) ----------------------------------
+# Providers come from SingleSignOn rows (admin) and from SSO_PROVIDERS, a JSON list of objects
+# with the same fields plus "organization" (the organisation's slug), e.g.
+# [{"slug": "acme-okta", "organization": "acme", "name": "Okta", "issuer": "https://acme.okta.com",
+#   "client_id": "...", "client_secret": "...", "group_roles": {"finops-admins": "admin"},
+#   "email_domains": ["acme.com"], "domain_role": "viewer"}]
+SSO_PROVIDERS = _read("SSO_PROVIDERS", env.json, [])
+if not isinstance(SSO_PROVIDERS, list) or not all(isinstance(p, dict) for p in SSO_PROVIDERS):
+    raise ImproperlyConfigured("SSO_PROVIDERS must be a JSON list of objects.")
+ACCOUNT_ADAPTER = "accounts.sso.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.sso.SocialAccountAdapter"
+# The identity provider has checked the address (we refuse email_verified: false ourselves).
+ACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_EMAIL_REQUIRED = True
+SOCIALACCOUNT_AUTO_SIGNUP = True
+# Linking a provider's address to an existing account is decided by accounts/sso.py alone.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_STORE_TOKENS = False
+# The buttons POST (with the CSRF token): a GET cannot start a login on someone's behalf.
+SOCIALACCOUNT_LOGIN_ON_GET = False
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -4,7 +4,6 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("dashboard.urls")),
     path("", include("accounts.urls")),
-    path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("config.api_urls")),
 ]

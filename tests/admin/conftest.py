@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from accounts.models import CloudAccount, Membership, Organization, Profile
+from accounts.models import CloudAccount, Membership, Organization, Profile, SingleSignOn
 from actions.models import (
     AutoStopNotice,
     AutoStopPolicy,
@@ -474,6 +474,14 @@ def _alerts(organization, account, i, django_user_model):
 
 def _tenancy(acme, i, django_user_model):
     organization = Organization.objects.create(name=f"Org {i}", slug=f"org-{i}")
+    SingleSignOn.objects.create(
+        organization=acme if i % 2 else organization,
+        slug=f"sso-{i}",
+        name=f"IdP {i}",
+        issuer=f"https://idp-{i}.example",
+        client_id=f"client-{i}",
+        email_domains=[f"org-{i}.example"],
+    )
     DetectionSettings.for_organization(organization)
     for user in django_user_model.objects.filter(username__in=["olivia", "bob", "charlie"]):
         Membership.objects.create(user=user, organization=organization, role="viewer")

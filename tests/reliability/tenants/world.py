@@ -15,7 +15,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 
-from accounts.models import CloudAccount
+from accounts.models import CloudAccount, SingleSignOn
 from actions.models import (
     AutoStopNotice,
     AutoStopPolicy,
@@ -206,6 +206,17 @@ def _seed(org, operator, today, *, tag, first_pk, figures, account_id, billed_ac
         public_ip=ip,
     )
     beyond_ec2 = _seed_beyond_ec2(account, today, now, pk, tag=tag)
+    SingleSignOn.objects.create(
+        pk=next(pk),
+        organization=org,
+        slug=f"{tag}-sso",
+        name=f"{tag}-idp",
+        issuer=f"https://{tag}-idp.example",
+        client_id=f"{tag}-client-id",
+        client_secret=f"{tag}-client-secret",
+        group_roles={f"{tag}-group": "admin"},
+        email_domains=[f"{tag}.example"],
+    )
     billing = BillingImport.objects.create(
         pk=next(pk),
         organization=org,
