@@ -242,20 +242,25 @@ def _finish(delivery: ChannelDelivery, outcome, now) -> str:
 def deliver_channel(delivery_id: int, now=None) -> str | None:
     """Post one delivery if nobody else is and the cooldown allows; returns its final status."""
     now = now or timezone.now()
-    claimed = ChannelDelivery.objects.filter(
-        pk=delivery_id,
-        status__in=[Status.PENDING, Status.FAILED],
-        next_attempt_at__lte=now,
-        attempts__lt=MAX_ATTEMPTS,
-    ).update(status=Status.SENDING, attempts=F("attempts") + 1, updated_at=now)
-    if not claimed:
-        return None
-    delivery = ChannelDelivery.objects.select_related("channel", "organization").get(pk=delivery_id)
-    if not _claim_cooldown(delivery, now):
-        ChannelDelivery.objects.filter(pk=delivery_id).update(
-            status=Status.SUPPRESSED, updated_at=timezone.now()
+    # The claim and the cooldown in one commit (each commit is a disk flush); the request is
+    # made after it, outside any transaction.
+    with transaction.atomic():
+        claimed = ChannelDelivery.objects.filter(
+            pk=delivery_id,
+            status__in=[Status.PENDING, Status.FAILED],
+            next_attempt_at__lte=now,
+            attempts__lt=MAX_ATTEMPTS,
+        ).update(status=Status.SENDING, attempts=F("attempts") + 1, updated_at=now)
+        if not claimed:
+            return None
+        delivery = ChannelDelivery.objects.select_related("channel", "organization").get(
+            pk=delivery_id
         )
-        return str(Status.SUPPRESSED)
+        if not _claim_cooldown(delivery, now):
+            ChannelDelivery.objects.filter(pk=delivery_id).update(
+                status=Status.SUPPRESSED, updated_at=now
+            )
+            return str(Status.SUPPRESSED)
     return _finish(delivery, _post(delivery), now)
 
 
