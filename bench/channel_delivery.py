@@ -3,15 +3,17 @@
 An organisation with three channels on a local HTTPS receiver (a throwaway trustme CA, as the
 tests use): Slack and Teams take every kind, the webhook only budget alerts. A producer process
 raises 1,000 alerts through alerts.delivery.raise_alert(), half budget thresholds (once per
-subject), half idle instances, one every RAISE_INTERVAL seconds; meanwhile two worker processes
-loop on alerts.delivery.deliver_pending() (the scheduled task's path) until every delivery is
-final. Expected: 1,000 x 2 + 500 = 2,500 deliveries.
+subject), half idle instances, one every --interval seconds (default 0.025: 40 alerts and 100
+deliveries a second; 0 raises as fast as it can, and the latency then measures the backlog);
+meanwhile two worker processes loop on alerts.delivery.deliver_pending() (the scheduled task's
+path) until every delivery is final. Expected: 1,000 x 2 + 500 = 2,500 deliveries.
 
 The receiver counts requests per channel path and, by the X-Spendlens-Delivery header, any
 delivery that arrives twice. Latency is end to end: the request's arrival at the receiver minus
 the alert's raise time (ChannelDelivery.created_at), so it includes the workers' polling.
 
 Run: BENCH_DATABASE_URL=postgres://... .venv/bin/python bench/channel_delivery.py [--events N]
+[--interval SECONDS]
 (PostgreSQL; the default database is spendlens_bench, its channel rows are replaced.)
 """
 
@@ -48,7 +50,7 @@ from focus_import import (  # noqa: E402
 
 DEFAULT_EVENTS = 1_000
 WORKERS = 2
-RAISE_INTERVAL = 0.002  # seconds between two alerts raised by the producer
+RAISE_INTERVAL = 0.025  # seconds between two alerts raised: 40 alerts, 100 deliveries a second
 IDLE_POLL = 0.02  # seconds a worker waits when it found nothing to deliver
 ORG_SLUG = "bench-channels"
 CHANNELS = (  # (name, kind, alert kinds it takes; empty: every kind)
@@ -79,8 +81,6 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
             def do_POST(self):
                 arrived = time.time()
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -140,7 +140,7 @@ def setup(port: int) -> None:
         )
 
 
-def produce(events: int) -> None:
+def produce(events: int, interval: float) -> None:
     """Raise EVENTS alerts, half budget thresholds and half idle instances, at a steady pace."""
     _django()
     from accounts.models import Organization
@@ -162,7 +162,7 @@ def produce(events: int) -> None:
                 "/",
             )
         )
-        pause = start + (n + 1) * RAISE_INTERVAL - time.perf_counter()
+        pause = start + (n + 1) * interval - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
 
@@ -206,7 +206,7 @@ def p95(values: list[float]) -> float:
     return ordered[max(0, -(-len(ordered) * 95 // 100) - 1)] if ordered else float("nan")
 
 
-def measure(url: str, events: int) -> dict:
+def measure(url: str, events: int, interval: float) -> dict:
     receiver = Receiver()
     try:
         subprocess.run(
@@ -219,7 +219,7 @@ def measure(url: str, events: int) -> dict:
             done = os.path.join(tmp, "done")
             started = time.perf_counter()
             workers = [_run(url, receiver, "--worker", done) for _ in range(WORKERS)]
-            producer = _run(url, receiver, "--produce", str(events))
+            producer = _run(url, receiver, "--produce", str(events), "--interval", str(interval))
             if producer.wait(WAIT) != 0:
                 raise RuntimeError("the producer failed")
             Path(done).touch()
@@ -262,6 +262,7 @@ def measure(url: str, events: int) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=DEFAULT_EVENTS)
+    parser.add_argument("--interval", type=float, default=RAISE_INTERVAL)
     parser.add_argument("--setup", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--produce", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -269,7 +270,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.setup:
         return setup(args.setup)
     if args.produce:
-        return produce(args.produce)
+        return produce(args.produce, args.interval)
     if args.worker:
         return work(args.worker)
 
@@ -280,10 +281,13 @@ def main(argv: list[str] | None = None) -> None:
     subprocess.run(manage(url, "migrate", "--verbosity", "0"), env=django_env(url), check=True)
     print(f"database: {url} (PostgreSQL {server_version(url)})")
     print(f"at: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-    r = measure(url, args.events)
-    print(f"command: BENCH_DATABASE_URL={url} {sys.executable} bench/channel_delivery.py")
+    r = measure(url, args.events, args.interval)
     print(
-        f"events raised: {r['events']:,} (half budget, half idle); "
+        f"command: BENCH_DATABASE_URL={url} {sys.executable} bench/channel_delivery.py "
+        f"--events {args.events} --interval {args.interval}"
+    )
+    print(
+        f"events raised: {r['events']:,} (half budget, half idle, one every {args.interval} s); "
         f"expected deliveries: {r['expected']:,} (slack + teams every kind, webhook budget only)"
     )
     print(f"delivery rows: {r['rows']:,}  statuses: {dict(r['statuses'])}")
@@ -295,9 +299,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(f"duplicates (same X-Spendlens-Delivery twice): {r['duplicates']}")
     print(f"workers' counts: {r['workers']}")
-    print(
-        f"latency raise -> receiver: p50 {r['p50'] * 1000:.0f} ms, p95 {r['p95'] * 1000:.0f} ms"
-    )
+    print(f"latency raise -> receiver: p50 {r['p50'] * 1000:.0f} ms, p95 {r['p95'] * 1000:.0f} ms")
     print(f"wall (raise + deliver, {WORKERS} workers): {r['wall']:.2f} s")
     ok = sum(received.values()) == r["expected"] == r["rows"] and r["duplicates"] == 0
     print("result: " + ("OK, exactly once" if ok else "MISMATCH"))
