@@ -6,16 +6,18 @@ Every delivery goes over real HTTPS to the local receiver (tests/support/https_r
 import logging
 import threading
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from alerts import channel_delivery
+from alerts import channel_delivery, rules
 from alerts.channel_delivery import deliver_channel, send_test
 from alerts.delivery import Alert, deliver_pending, raise_alert
-from alerts.models import AlertKind, Channel, ChannelCooldown, ChannelDelivery
+from alerts.models import AlertKind, Budget, Channel, ChannelCooldown, ChannelDelivery
 from allocation.models import Dimension
+from costs.models import SyncRun
 
 Status = ChannelDelivery.Status
 
@@ -88,6 +90,26 @@ def test_dimension_filter_takes_only_its_values(acme, https_receiver):
 
     assert [d.subject for d in deliveries(payments)] == ["s1"]
     assert [d.subject for d in deliveries(any_team)] == ["s1", "s2"]
+
+
+def test_the_rules_name_the_account_they_are_about(acme, acme_account, https_receiver):
+    other = acme.cloud_accounts.create(name="other", account_id="222222222222")
+    mine = channel(acme, https_receiver, "mine", accounts=[acme_account])
+    theirs = channel(acme, https_receiver, "theirs", accounts=[other])
+    for n in range(3):
+        SyncRun.objects.create(account=acme_account, status="failed", error=f"AccessDenied {n}")
+    budget = Budget.objects.create(
+        organization=acme, account=acme_account, name="b", monthly_amount=Decimal(1)
+    )
+
+    (alert,) = rules.sync_failure_alerts(acme)
+    raise_alert(alert)
+
+    assert alert.account_ids == frozenset({acme_account.pk})
+    assert rules._budget_routing(budget) == {"account_ids": frozenset({acme_account.pk})}
+    assert [d.kind for d in deliveries(mine)] == [AlertKind.SYNC_FAILING]
+    assert deliveries(theirs) == []
+    assert rules.sync_failure_alerts(acme) == []  # raised to a channel counts as raised
 
 
 # --- Once per subject, cooldown, delivery ----------------------------------------------------
