@@ -1,11 +1,20 @@
-"""Budgets, and the alert history: what was raised, for whom, and whether it went out."""
+"""Budgets, chat channels, and the alert history: what was raised, for whom (or which
+channel), and whether it went out.
 
-from django.contrib import admin
+A channel's URL and signing key are write-only here (alerts/forms.py ChannelForm): the list
+and the change page show scheme://host/… and nothing else of them.
+"""
+
+from django.contrib import admin, messages
+from django.db.models import OuterRef, Subquery
 from django.utils.html import format_html
 
-from accounts.admin_filters import OrganizationFilter
+from accounts.admin_filters import OrganizationFilter, TenantChoiceFilter
 from accounts.admin_tenancy import ReadOnlyAdmin, TenantScopedAdmin, TenantScopedInline
-from alerts.models import AlertEvent, Budget, BudgetThreshold
+from accounts.models import CloudAccount, Role
+from alerts import channel_delivery
+from alerts.forms import ChannelForm
+from alerts.models import AlertEvent, Budget, BudgetThreshold, Channel, ChannelDelivery
 from config.admin_display import EMPTY, evidence_table, money
 
 
@@ -79,6 +88,178 @@ class AlertEventAdmin(ReadOnlyAdmin):
         if obj.link.startswith("/") and not obj.link.startswith("//"):
             return format_html('<a href="{}">{}</a>', obj.link, obj.link)
         return obj.link or EMPTY
+
+    @admin.display(description="evidence")
+    def evidence_shown(self, obj):
+        return evidence_table(obj.evidence)
+
+
+@admin.register(Channel)
+class ChannelAdmin(TenantScopedAdmin):
+    form = ChannelForm
+    list_display = [
+        "name",
+        "organization",
+        "kind",
+        "url_host",
+        "routing",
+        "cooldown_minutes",
+        "active",
+        "last_delivery",
+    ]
+    list_filter = ["kind", "active", OrganizationFilter]
+    list_select_related = ["organization", "dimension"]
+    search_fields = ["name"]
+    actions = ["send_test_message"]
+    fieldsets = [
+        (None, {"fields": ["organization", "name", "kind", "url", "secret", "active"]}),
+        (
+            "Routing",
+            {
+                "fields": ["kinds", "accounts", "dimension", "dimension_values"],
+                "description": "An alert reaches this channel when every filter set matches; "
+                "an alert about no particular account (or value) reaches only channels that "
+                "do not filter on accounts (or a dimension).",
+            },
+        ),
+        ("Rate limit", {"fields": ["cooldown_minutes"]}),
+    ]
+
+    def get_queryset(self, request):
+        last = ChannelDelivery.objects.filter(channel=OuterRef("pk")).order_by("-created_at")
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("accounts")
+            .annotate(last_status=Subquery(last.values("status")[:1]))
+        )
+
+    readonly_fields = ["url_host", "signing_key"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if self.has_change_permission(request, obj):
+            return fieldsets
+        # Read-only, Django would print every field's value: never the URL's or the key's.
+        shown = {"url": "url_host", "secret": "signing_key"}
+        return [
+            (name, {**opts, "fields": [shown.get(f, f) for f in opts["fields"]]})
+            for name, opts in fieldsets
+        ]
+
+    # The URL is a credential to post into the organisation's chat: only its admins change it
+    # (as in the API); other staff get the read-only page, which shows the host alone.
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or obj.organization.user_has_role(request.user, Role.ADMIN))
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or obj.organization.user_has_role(request.user, Role.ADMIN))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "organization":
+            field.queryset = field.queryset.filter(
+                pk__in=[o.pk for o in field.queryset if o.user_has_role(request.user, Role.ADMIN)]
+            )
+        return field
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "accounts":
+            kwargs["queryset"] = CloudAccount.objects.for_user(request.user)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="URL")
+    def url_host(self, obj):
+        return obj.url_host
+
+    @admin.display(description="signing key")
+    def signing_key(self, obj):
+        return "set" if obj.secret else "not set"
+
+    @admin.display(description="routing")
+    def routing(self, obj):
+        return obj.routing_summary([a.name or a.account_id for a in obj.accounts.all()])
+
+    @admin.display(description="last delivery")
+    def last_delivery(self, obj):
+        return ChannelDelivery.Status(obj.last_status).label if obj.last_status else EMPTY
+
+    @admin.action(description="Send test message", permissions=["view"])
+    def send_test_message(self, request, queryset):
+        for channel in queryset:
+            if not channel.organization.user_has_role(request.user, Role.OPERATOR):
+                self.message_user(
+                    request, f"{channel}: only operators can send test messages.", messages.ERROR
+                )
+                continue
+            delivery = channel_delivery.send_test(channel)
+            if delivery.status == ChannelDelivery.Status.SENT:
+                self.message_user(
+                    request,
+                    f"{channel}: test message delivered (HTTP {delivery.response_status}).",
+                    messages.SUCCESS,
+                )
+            else:
+                self.message_user(request, f"{channel}: {delivery.error}", messages.ERROR)
+
+
+class ChannelFilter(TenantChoiceFilter):
+    title = "channel"
+    parameter_name = "channel"
+    field_path = "channel"
+
+    def choices_for(self, request):
+        return Channel.objects.for_user(request.user).order_by("name")
+
+
+@admin.register(ChannelDelivery)
+class ChannelDeliveryAdmin(ReadOnlyAdmin):
+    """What was posted to which channel, and what its receiver answered."""
+
+    list_display = [
+        "created_at",
+        "channel",
+        "kind",
+        "title",
+        "status",
+        "response_status",
+        "attempts",
+        "next_attempt",
+    ]
+    list_filter = ["status", ChannelFilter, "kind", OrganizationFilter]
+    list_select_related = ["channel"]
+    show_full_result_count = False
+    search_fields = ["subject", "title"]
+    date_hierarchy = "created_at"
+    fields = [
+        "created_at",
+        "channel",
+        "kind",
+        "subject",
+        "title",
+        "status",
+        "attempts",
+        "next_attempt",
+        "sent_at",
+        "response_status",
+        "response_excerpt",
+        "error",
+        "evidence_shown",
+    ]
+    readonly_fields = ["next_attempt", "evidence_shown"]
+
+    @admin.display(description="next attempt", ordering="next_attempt_at")
+    def next_attempt(self, obj):
+        if obj.status in (ChannelDelivery.Status.PENDING, ChannelDelivery.Status.FAILED):
+            return obj.next_attempt_at
+        return EMPTY
 
     @admin.display(description="evidence")
     def evidence_shown(self, obj):

@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts.delivery import Alert, already_raised, raise_alert, raising
-from alerts.models import AlertEvent, AlertKind
+from alerts.models import AlertEvent, AlertKind, ChannelDelivery
 from commitments import report
 from commitments.models import BASE_CURRENCY, Commitment, CommitmentDay
 
@@ -115,6 +115,7 @@ def _expiring(
         link=reverse("dashboard"),
         admin_link=reverse("admin:commitments_commitment_change", args=[c.pk]),
         admin_permission=COMMITMENT_PERMISSION,
+        account_ids=frozenset({c.account_id}),
     )
 
 
@@ -211,11 +212,10 @@ def _new_episode(organization, kind, prefix: str, start: date, unbroken: bool) -
     subject = f"{prefix}:{start.isoformat()}"
     if already_raised(organization, kind, subject):
         return None
-    if (
-        unbroken
-        and AlertEvent.objects.filter(
-            organization=organization, kind=kind, subject__startswith=prefix + ":"
-        ).exists()
+    same = {"organization": organization, "kind": kind, "subject__startswith": prefix + ":"}
+    if unbroken and (
+        AlertEvent.objects.filter(**same).exists()
+        or ChannelDelivery.objects.filter(**same).exists()
     ):
         # Its start lies before the figures read, so START moves on each day: the same episode.
         return None
@@ -272,6 +272,7 @@ def underused_alerts(organization, series) -> list[Alert]:
                 link=reverse("dashboard"),
                 admin_link=_changelist(account, kind),
                 admin_permission=COMMITMENT_PERMISSION,
+                account_ids=frozenset({account.pk}),
             )
         )
     return alerts
@@ -347,6 +348,7 @@ def coverage_alerts(organization, series) -> list[Alert]:
                 link=reverse("dashboard"),
                 admin_link=_changelist(account, kind),
                 admin_permission=COMMITMENT_PERMISSION,
+                account_ids=frozenset({account.pk}),
             )
         )
     return alerts

@@ -12,6 +12,9 @@ it; two checks running at once would both find nothing and both raise it. So an 
 subject names one occurrence (a budget's month and threshold, a service's day) is checked again
 by raise_alert() while it holds its organisation's turn (raising()), and the scheduled checks
 hold that turn for a whole organisation's rules (alerts/tasks.py).
+
+Chat channels and webhooks get the same alert in the same turn and are delivered by
+deliver_pending() after the e-mails, with the same guarantees (alerts/channel_delivery.py).
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, Profile
-from alerts.models import AlertEvent, AlertKind, Cooldown
+from alerts import channel_delivery
+from alerts.models import AlertEvent, AlertKind, ChannelDelivery, Cooldown
 from alerts.weekly_email import render_email as render_weekly_report
 
 logger = logging.getLogger(__name__)
@@ -48,6 +52,9 @@ ONCE_PER_SUBJECT = frozenset(
         AlertKind.COVERAGE_DROPPING,
     }
 )
+# A channel (unlike a person, who may join the week's report on a later weekday) takes the
+# weekly report once per subject: later runs that week only add members.
+ONCE_PER_CHANNEL = ONCE_PER_SUBJECT | {AlertKind.WEEKLY_REPORT}
 
 
 @dataclass
@@ -63,6 +70,10 @@ class Alert:
     admin_permission: str = ""  # the permission that page needs, e.g. "costs.view_budget"
     # Only these members (user ids), e.g. those following a team's value; None: every member.
     users: frozenset | None = None
+    # Routing facts for channels (alerts/channel_delivery.py): the connected accounts (pks)
+    # and the (dimension pk, value) the alert is about; None: it names none.
+    account_ids: frozenset | None = None
+    allocation: tuple[int, str] | None = None
 
     def link_for(self, user) -> str:
         """The page USER can open: a member who is not staff would meet the admin's login."""
@@ -99,7 +110,8 @@ def raising(organization):
 
 
 def raise_alert(alert: Alert, now=None) -> list[AlertEvent]:
-    """Record ALERT for every recipient: pending, or skipped where they turned it off.
+    """Record ALERT for every recipient: pending, or skipped where they turned it off; and
+    for every chat channel or webhook that takes it (alerts/channel_delivery.py).
 
     An alert of a ONCE_PER_SUBJECT kind that is already raised is not raised again (nothing is
     returned), even when another worker raised it after the caller last looked.
@@ -113,6 +125,7 @@ def raise_alert(alert: Alert, now=None) -> list[AlertEvent]:
 
 
 def _record(alert: Alert, now) -> list[AlertEvent]:
+    channel_delivery.record(alert, now, once=alert.kind in ONCE_PER_CHANNEL)
     events = []
     for user, profile in recipients(alert.organization):
         if alert.users is not None and user.pk not in alert.users:
@@ -137,10 +150,15 @@ def _record(alert: Alert, now) -> list[AlertEvent]:
 
 
 def already_raised(organization, kind: str, subject: str, since=None) -> bool:
-    events = AlertEvent.objects.filter(organization=organization, kind=kind, subject=subject)
+    """Whether it was raised: to a member, or to a channel (an organisation may have only
+    channels, and then no AlertEvent says it was raised)."""
+    found = {"organization": organization, "kind": kind, "subject": subject}
     if since is not None:
-        events = events.filter(created_at__gte=since)
-    return events.exists()
+        found["created_at__gte"] = since
+    return (
+        AlertEvent.objects.filter(**found).exists()
+        or ChannelDelivery.objects.filter(**found).exists()
+    )
 
 
 def _claim_cooldown(event: AlertEvent, minutes: int, now) -> bool:
@@ -272,7 +290,8 @@ def deliver(event_id: int, now=None) -> str | None:
 
 
 def deliver_pending(organization=None) -> dict[str, int]:
-    """Deliver every pending event and retry failed ones; counts by final status."""
+    """Deliver every pending event and retry failed ones, then the due channel deliveries;
+    counts by final status (channels' prefixed "channel_")."""
     events = AlertEvent.objects.filter(
         status__in=[Status.PENDING, Status.FAILED], attempts__lt=MAX_ATTEMPTS
     )
@@ -283,4 +302,5 @@ def deliver_pending(organization=None) -> dict[str, int]:
         status = deliver(event_id)
         if status:
             counts[status] = counts.get(status, 0) + 1
+    counts.update(channel_delivery.deliver_due(organization))
     return counts

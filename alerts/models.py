@@ -270,3 +270,26 @@ class CostSpike(models.Model):
 
     def __str__(self):
         return f"{self.service} in {self.sub_account_id} on {self.day}"
+
+
+# Chat channels and webhooks live in their own module; imported here so Django finds them.
+from alerts.channel_models import (  # noqa: E402
+    TEST_KIND,
+    Channel,
+    ChannelCooldown,
+    ChannelDelivery,
+)
+
+__all__ = [
+    "TEST_KIND",
+    "AlertEvent",
+    "AlertKind",
+    "Budget",
+    "BudgetThreshold",
+    "Channel",
+    "ChannelCooldown",
+    "ChannelDelivery",
+    "Cooldown",
+    "CostSpike",
+    "SpikeCheck",
+]

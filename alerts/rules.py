@@ -113,9 +113,23 @@ def budget_alerts(organization, today: date) -> list[Alert]:
                     },
                     link=reverse("budget-detail", args=[budget.pk]),
                     **_admin(Budget, budget.pk),
+                    **_budget_routing(budget),
                 )
             )
     return alerts
+
+
+def _budget_routing(budget) -> dict:
+    """The account or dimension value a budget covers, for the channels' routing."""
+    if budget.dimension_id:
+        return {"allocation": (budget.dimension_id, budget.dimension_value)}
+    return {"account_ids": frozenset({budget.account_id})} if budget.account_id else {}
+
+
+def _accounts_by_aws_id(organization) -> dict[str, int]:
+    return dict(
+        CloudAccount.objects.filter(organization=organization).values_list("account_id", "pk")
+    )
 
 
 def spike_alerts(organization, today: date) -> list[Alert]:
@@ -137,6 +151,7 @@ def spike_alerts(organization, today: date) -> list[Alert]:
             defaults={"settled_through": settled, "checked_at": timezone.now()},
         )
     alerts = []
+    connected = _accounts_by_aws_id(organization)
     for spike in spikes.detect([organization], first, last):
         spikes.record(organization, spike)
         day = spike.day
@@ -160,6 +175,13 @@ def spike_alerts(organization, today: date) -> list[Alert]:
                 + "?"
                 + urlencode({"service": spike.service, "usage_date": day.isoformat()}),
                 admin_permission="costs.view_costrecord",
+                # A member account of a consolidated bill may not be connected itself: then
+                # the spike names no account (it reaches channels without an account filter).
+                account_ids=(
+                    frozenset({connected[spike.sub_account_id]})
+                    if spike.sub_account_id in connected
+                    else None
+                ),
             )
         )
     return alerts + value_spike_alerts(organization, first, last)
@@ -200,6 +222,7 @@ def value_spike_alerts(organization, first: date, last: date) -> list[Alert]:
                     },
                     link=reverse("dashboard"),
                     users=frozenset(users),
+                    allocation=(dimension.pk, spike.value),
                 )
             )
     return alerts
@@ -241,6 +264,7 @@ def idle_alerts(organization) -> list[Alert]:
                 },
                 link=reverse("recommendation-detail", args=[rec.pk]),
                 **_admin(Recommendation, rec.pk),
+                account_ids=frozenset({rec.account_id}),
             )
         )
     return alerts
@@ -313,6 +337,7 @@ def sync_failure_alerts(organization) -> list[Alert]:
                 },
                 link=reverse("cloud-account-detail", args=[account.pk]),
                 **_admin(CloudAccount, account.pk),
+                account_ids=frozenset({account.pk}),
             )
         )
     return alerts

@@ -81,7 +81,9 @@ def title(report: WeeklyReport) -> str:
     return f"Weekly report {report.week}: {report.name}, {usd(report.this_week)}{trend}"
 
 
-def alert(organization, subject_text: str, report: WeeklyReport, users) -> delivery.Alert:
+def alert(
+    organization, subject_text: str, report: WeeklyReport, users, allocation=None
+) -> delivery.Alert:
     return delivery.Alert(
         organization,
         KIND,
@@ -100,6 +102,7 @@ def alert(organization, subject_text: str, report: WeeklyReport, users) -> deliv
         },
         link=reverse("dashboard"),
         users=frozenset(users),
+        allocation=allocation,
     )
 
 
@@ -144,6 +147,7 @@ def send_weekly_reports(
             if not users:
                 continue
             report = value_report(dimension, value, week, organization.name)
-            if delivery.raise_alert(alert(organization, subject_text, report, users), now):
+            about = alert(organization, subject_text, report, users, (dimension_id, value))
+            if delivery.raise_alert(about, now):
                 raised.append(report)
     return raised

@@ -6,6 +6,7 @@ from accounts.api import CloudAccountViewSet
 from actions.api import InstanceActionViewSet, InstanceViewSet
 from actions.schedules_api import ScheduleEventViewSet, ScheduleViewSet
 from alerts.api import AlertEventViewSet, BudgetViewSet
+from alerts.channels_api import ChannelDeliveryViewSet, ChannelViewSet
 from allocation.api import CostViewSet, DimensionViewSet
 from commitments.api import CommitmentViewSet
 from findings.api import RecommendationViewSet
@@ -33,6 +34,8 @@ router.register("load-balancers", LoadBalancerViewSet, basename="load-balancer")
 router.register("recommendations", RecommendationViewSet, basename="recommendation")
 router.register("budgets", BudgetViewSet, basename="budget")
 router.register("alerts", AlertEventViewSet, basename="alert")
+router.register("channels", ChannelViewSet, basename="channel")
+router.register("channel-deliveries", ChannelDeliveryViewSet, basename="channel-delivery")
 router.register("actions", InstanceActionViewSet, basename="action")
 router.register("schedules", ScheduleViewSet, basename="schedule")
 router.register("schedule-events", ScheduleEventViewSet, basename="schedule-event")

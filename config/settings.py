@@ -477,6 +477,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets used by several fields get one stable name each.
+    "ENUM_NAME_OVERRIDES": {
+        "AlertKindEnum": "alerts.models.AlertKind",
+        "ChannelKindEnum": "alerts.channel_models.Channel.Kind",
+    },
 }
 # API tokens expire after a year unless revoked sooner (profile page or admin).
 REST_KNOX = {

@@ -18,7 +18,7 @@ from actions.models import (
     ScheduleEvent,
     ScheduleOverride,
 )
-from alerts.models import AlertEvent, AlertKind, Budget
+from alerts.models import AlertEvent, AlertKind, Budget, Channel, ChannelDelivery
 from allocation.models import (
     AllocationRollup,
     AllocationRule,
@@ -470,6 +470,26 @@ def _alerts(organization, account, i, django_user_model):
     )
     Membership.objects.create(user=recipient, organization=organization, role="viewer")
     Profile.for_user(recipient)
+    channel = Channel.objects.create(
+        organization=organization,
+        name=f"Channel {i}",
+        kind=("slack", "teams", "webhook")[i % 3],
+        url=f"https://hooks.example.com/services/T{i}/SECRET{i}",
+        kinds=[AlertKind.BUDGET] if i % 2 else [],
+    )
+    channel.accounts.set([account])
+    for status in ("sent", "failed"):
+        ChannelDelivery.objects.create(
+            organization=organization,
+            channel=channel,
+            kind=AlertKind.BUDGET,
+            subject=f"budget:{budget.pk}",
+            title=f"Budget {i} at 80%",
+            status=status,
+            attempts=1,
+            response_status=200 if status == "sent" else 503,
+            evidence={"lines": ["spent $800 of $1,000"]},
+        )
 
 
 def _tenancy(acme, i, django_user_model):

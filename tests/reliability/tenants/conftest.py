@@ -19,6 +19,7 @@ from tests.reliability.tenants.world import (
     World,
     _rows_of,
     _seed,
+    _seed_channels,
     _seed_commitments,
     _seed_scoped_budget,
 )
@@ -69,6 +70,8 @@ def world(django_user_model, acme, globex, alice, bob, charlie):
     _seed_scoped_budget(globex, **GLOBEX)
     _seed_commitments(acme, **ACME)
     _seed_commitments(globex, **GLOBEX)
+    _seed_channels(acme, **ACME)
+    _seed_channels(globex, **GLOBEX)
     AuthToken.objects.create(user=alice)
     _, charlie_token = AuthToken.objects.create(user=charlie)
     acme_users = [alice, bob, operator]

@@ -25,7 +25,17 @@ from actions.models import (
     ScheduleEvent,
     ScheduleOverride,
 )
-from alerts.models import AlertEvent, AlertKind, Budget, BudgetThreshold, Cooldown, CostSpike
+from alerts.models import (
+    AlertEvent,
+    AlertKind,
+    Budget,
+    BudgetThreshold,
+    Channel,
+    ChannelCooldown,
+    ChannelDelivery,
+    Cooldown,
+    CostSpike,
+)
 from allocation.models import (
     AllocationRollup,
     AllocationRule,
@@ -606,6 +616,48 @@ def _seed_scoped_budget(org, *, tag, first_pk, figures, **_):
         monthly_amount=figures["budget"],
         dimension=dimension,
         dimension_value=f"{tag}-team",
+    )
+
+
+def _seed_channels(org, *, tag, first_pk, account_id, **_):
+    """A channel routed to the account and to a dimension value, a delivery of it that failed
+    and its cooldown (issue 21), keyed from FIRST_PK + 7000. The URL (a host that does not
+    resolve: nothing is ever posted) and the key carry the tag: neither may reach anyone."""
+    pk = count(first_pk + 7000)
+    account = CloudAccount.objects.get(organization=org, account_id=account_id)
+    dimension = Dimension.objects.get(organization=org, slug=f"{tag}-scope")
+    channel = Channel.objects.create(
+        pk=next(pk),
+        organization=org,
+        name=f"{tag}-channel",
+        kind=Channel.Kind.WEBHOOK,
+        url=f"https://hooks.{tag}.invalid/services/{tag}-token",
+        secret=f"{tag}-hmac-key",
+        kinds=[AlertKind.BUDGET],
+        dimension=dimension,
+        dimension_values=[f"{tag}-team"],
+    )
+    channel.accounts.set([account])
+    ChannelDelivery.objects.create(
+        pk=next(pk),
+        organization=org,
+        channel=channel,
+        kind=AlertKind.BUDGET,
+        subject=f"{tag}-budget-subject",
+        title=f"{tag}-channel-alert",
+        evidence={"lines": [f"{tag}-evidence"]},
+        status=ChannelDelivery.Status.FAILED,
+        attempts=1,
+        response_status=503,
+        response_excerpt=f"{tag}-reply",
+        error=f"{tag}-channel-error",
+    )
+    ChannelCooldown.objects.create(
+        pk=next(pk),
+        channel=channel,
+        kind=AlertKind.BUDGET,
+        subject=f"{tag}-cooldown",
+        until=timezone.now() + timedelta(hours=1),
     )
 
 
