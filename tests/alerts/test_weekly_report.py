@@ -364,3 +364,25 @@ def test_the_command_dry_run_prints_and_sends_nothing(acme, alice, teams):
 def test_the_command_explains_bad_arguments(acme, arguments, message):
     with pytest.raises(CommandError, match=message):
         call_command("send_weekly_report", *arguments)
+
+
+def test_a_channel_gets_each_weeks_report_once_whatever_the_weekdays(
+    acme, alice, bob, teams, https_receiver
+):
+    from alerts.models import Channel, ChannelDelivery
+
+    Channel.objects.create(
+        organization=acme, name="finops", kind=Channel.Kind.SLACK, url=https_receiver.url("/s")
+    )
+    Profile.objects.create(user=bob, weekly_report_weekday=Weekday.WEDNESDAY)
+
+    send_weekly_reports(acme, MONDAY_9AM)
+    send_weekly_reports(acme, MONDAY_9AM + timedelta(days=2))  # Bob's day: he is added
+    deliver_pending()
+
+    assert (subjects(alice), subjects(bob)) == (["2026-W49"], ["2026-W49"])
+    assert list(ChannelDelivery.objects.values_list("subject", "status")) == [
+        ("2026-W49", ChannelDelivery.Status.SENT)
+    ]
+    assert https_receiver.counts["/s"] == 1
+    assert b"Weekly report 2026-W49" in https_receiver.requests[0][2]
