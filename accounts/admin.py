@@ -18,7 +18,12 @@ from knox.models import AuthToken
 
 from accounts import onboarding
 from accounts.admin_filters import OrganizationFilter
-from accounts.admin_tenancy import TenantScopedAdmin, TenantScopedInline, colleagues
+from accounts.admin_tenancy import (
+    OrganizationAdminsWriteAdmin,
+    TenantScopedAdmin,
+    TenantScopedInline,
+    colleagues,
+)
 from accounts.connection import check_connection
 from accounts.forms import CloudAccountAdminForm, SingleSignOnAdminForm
 from accounts.models import CloudAccount, Membership, Organization, Profile, Role, SingleSignOn
@@ -244,7 +249,7 @@ for model_path in [
 
 
 @admin.register(SingleSignOn)
-class SingleSignOnAdmin(TenantScopedAdmin):
+class SingleSignOnAdmin(OrganizationAdminsWriteAdmin):
     form = SingleSignOnAdminForm
     list_display = ["name", "organization", "slug", "issuer", "enabled"]
     list_filter = ["enabled", OrganizationFilter]
@@ -266,25 +271,6 @@ class SingleSignOnAdmin(TenantScopedAdmin):
     ]
 
     # Who signs in, and as what, is the organisation admins' decision alone.
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "organization":
-            kwargs["queryset"] = Organization.objects.filter(
-                pk__in=[
-                    o.pk
-                    for o in Organization.objects.for_user(request.user)
-                    if o.user_has_role(request.user, Role.ADMIN)
-                ]
-            )
-            return db_field.formfield(**kwargs)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def has_change_permission(self, request, obj=None):
-        allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or obj.organization.user_has_role(request.user, Role.ADMIN))
-
-    def has_delete_permission(self, request, obj=None):
-        allowed = super().has_delete_permission(request, obj)
-        return allowed and (obj is None or obj.organization.user_has_role(request.user, Role.ADMIN))
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "issuer":

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.forms.models import BaseInlineFormSet
 
-from accounts.models import Membership, Organization
+from accounts.models import Membership, Organization, Role
 
 
 def colleagues(user):
@@ -95,3 +95,25 @@ class ReadOnlyAdmin(TenantScopedAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class OrganizationAdminsWriteAdmin(TenantScopedAdmin):
+    """Rows only the organisation's admins add, change or delete (a chat channel's URL, a
+    sign-in provider): other staff get the read-only page, and the organisation choice lists
+    only the organisations the user administers."""
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or obj.organization.user_has_role(request.user, Role.ADMIN))
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or obj.organization.user_has_role(request.user, Role.ADMIN))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "organization":
+            field.queryset = field.queryset.filter(
+                pk__in=[o.pk for o in field.queryset if o.user_has_role(request.user, Role.ADMIN)]
+            )
+        return field

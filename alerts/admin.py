@@ -10,7 +10,12 @@ from django.db.models import OuterRef, Subquery
 from django.utils.html import format_html
 
 from accounts.admin_filters import OrganizationFilter, TenantChoiceFilter
-from accounts.admin_tenancy import ReadOnlyAdmin, TenantScopedAdmin, TenantScopedInline
+from accounts.admin_tenancy import (
+    OrganizationAdminsWriteAdmin,
+    ReadOnlyAdmin,
+    TenantScopedAdmin,
+    TenantScopedInline,
+)
 from accounts.models import CloudAccount, Role
 from alerts import channel_delivery
 from alerts.forms import ChannelForm
@@ -95,7 +100,7 @@ class AlertEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Channel)
-class ChannelAdmin(TenantScopedAdmin):
+class ChannelAdmin(OrganizationAdminsWriteAdmin):
     form = ChannelForm
     list_display = [
         "name",
@@ -149,21 +154,6 @@ class ChannelAdmin(TenantScopedAdmin):
 
     # The URL is a credential to post into the organisation's chat: only its admins change it
     # (as in the API); other staff get the read-only page, which shows the host alone.
-    def has_change_permission(self, request, obj=None):
-        allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or obj.organization.user_has_role(request.user, Role.ADMIN))
-
-    def has_delete_permission(self, request, obj=None):
-        allowed = super().has_delete_permission(request, obj)
-        return allowed and (obj is None or obj.organization.user_has_role(request.user, Role.ADMIN))
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if db_field.name == "organization":
-            field.queryset = field.queryset.filter(
-                pk__in=[o.pk for o in field.queryset if o.user_has_role(request.user, Role.ADMIN)]
-            )
-        return field
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "accounts":
