@@ -216,7 +216,14 @@ class ChannelViewSet(viewsets.ModelViewSet):
 class ChannelDeliveryFilter(django_filters.FilterSet):
     # By id, not a choice of every channel: another organisation's id must match nothing,
     # not answer differently from one that does not exist.
-    channel = django_filters.NumberFilter(field_name="channel_id", help_text="Channel id.")
+    # A whole number in the id column's range: anything else is a 400, not a database error.
+    channel = django_filters.NumberFilter(
+        field_name="channel_id",
+        help_text="Channel id.",
+        min_value=1,
+        max_value=2**63 - 1,
+        decimal_places=0,
+    )
 
     class Meta:
         model = ChannelDelivery

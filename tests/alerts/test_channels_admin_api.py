@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from alerts import channel_delivery
 from alerts.models import AlertKind, Channel, ChannelDelivery
 from tests.admin.conftest import make_staff
 
@@ -221,3 +222,16 @@ def test_only_the_organisations_admins_change_a_channel_in_the_admin(client, oli
     assert response.status_code == 403
     hook.refresh_from_db()
     assert hook.name == "ops"
+
+
+@pytest.mark.parametrize("channel", ["-6.79247638943102e+277", "1.5", "0", "9" * 30, "x"])
+def test_a_channel_filter_that_is_no_id_is_a_400(alice, hook, channel):
+    response = api_for(alice).get("/api/v1/channel-deliveries/", {"channel": channel})
+    assert response.status_code == 400
+    assert "channel" in response.json()["error"]["fields"]
+
+
+def test_the_channel_filter_finds_its_deliveries(alice, hook):
+    channel_delivery.send_test(hook)
+    response = api_for(alice).get("/api/v1/channel-deliveries/", {"channel": hook.pk})
+    assert response.status_code == 200 and response.json()["count"] == 1
