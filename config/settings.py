@@ -5,11 +5,14 @@ with nothing installed; production sets DATABASE_URL, SECRET_KEY, ALLOWED_HOSTS 
 A value that cannot be parsed stops the process at start with the variable's name.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from config.broker import q_cluster
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -361,29 +364,9 @@ if min(COMMITMENT_EXPIRY_ALERT_DAYS, default=0) < 1 or COMMITMENT_UNDERUSED_DAYS
 
 # --- Background work (django-q2) ------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
-Q_CLUSTER = {
-    "name": "spendlens",
-    "workers": _read("Q_WORKERS", env.int, 2),
-    # A task may run this long before it is killed; it is re-delivered only after `retry`
-    # seconds, which must stay above `timeout` or a slow task would run twice at once.
-    "timeout": _read("Q_TIMEOUT", env.int, 900),
-    "retry": _read("Q_RETRY", env.int, 1200),
-    "max_attempts": 3,
-    "ack_failures": True,
-    "save_limit": 1000,
-    "catch_up": False,
-    "label": "Background tasks",
-}
-if Q_CLUSTER["timeout"] >= Q_CLUSTER["retry"]:
-    raise ImproperlyConfigured(
-        f"Q_TIMEOUT ({Q_CLUSTER['timeout']}) must be lower than Q_RETRY ({Q_CLUSTER['retry']})."
-    )
-if REDIS_URL:
-    if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
-        raise ImproperlyConfigured(f"REDIS_URL must be a redis:// URL, got {REDIS_URL!r}.")
-    Q_CLUSTER["redis"] = REDIS_URL
-else:
-    Q_CLUSTER["orm"] = "default"
+# Q_BROKER = orm | redis | sqs (default: redis with REDIS_URL, else orm); Q_SQS_QUEUE names the
+# SQS queue. The dictionary, its checks and the brokers' trade-offs: config/broker.py.
+Q_CLUSTER = q_cluster(os.environ, region=AWS_DEFAULT_REGION)
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()

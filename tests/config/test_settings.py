@@ -37,6 +37,16 @@ def run_check(extra_env, *args):
         ({"DEBUG": "1", "DATABASE_URL": "mysql://u@h/db"}, "DATABASE_URL must point at"),
         ({"DEBUG": "1", "REDIS_URL": "localhost:6379"}, "REDIS_URL must be a redis:// URL"),
         ({"DEBUG": "1", "CSRF_TRUSTED_ORIGINS": "example.com"}, "CSRF_TRUSTED_ORIGINS"),
+        ({"DEBUG": "1", "Q_BROKER": "bogus"}, "Q_BROKER must be one of orm, redis, sqs"),
+        ({"DEBUG": "1", "Q_BROKER": "redis"}, "Q_BROKER=redis needs REDIS_URL"),
+        (
+            {"DEBUG": "1", "Q_BROKER": "sqs", "Q_SQS_QUEUE": "jobs.fifo"},
+            "Q_SQS_QUEUE must be a standard SQS queue name",
+        ),
+        (
+            {"DEBUG": "1", "Q_BROKER": "sqs", "Q_RETRY": "50000"},
+            "Q_RETRY (50000) is the SQS visibility timeout",
+        ),
         ({"DEBUG": "maybe"}, "DEBUG"),
         ({"DEBUG": "1", "GRAFANA_URL": "grafana.internal"}, "GRAFANA_URL must be an http(s) URL"),
         ({"DEBUG": "1", "METRICS_TOKEN": "UNSET"}, "METRICS_TOKEN must be at least 16"),
@@ -76,3 +86,20 @@ def test_postgres_url_selects_psycopg3(settings):
     import psycopg
 
     assert psycopg.__version__.startswith("3.")
+
+
+def test_broker_defaults_to_the_database_then_redis():
+    from config.broker import q_cluster
+
+    orm = q_cluster({})
+    redis = q_cluster({"REDIS_URL": "redis://cache.internal:6379/0"})
+    explicit_orm = q_cluster({"REDIS_URL": "redis://cache.internal:6379/0", "Q_BROKER": "orm"})
+
+    assert (orm["name"], orm["orm"], "redis" in orm, "sqs" in orm) == (
+        "spendlens",
+        "default",
+        False,
+        False,
+    )
+    assert (redis["redis"], "orm" in redis) == ("redis://cache.internal:6379/0", False)
+    assert (explicit_orm["orm"], "redis" in explicit_orm) == ("default", False)
