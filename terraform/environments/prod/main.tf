@@ -1,11 +1,19 @@
 # Spendlens production: ECS Fargate (web + worker + one-off migrate/dbinit) behind an ALB,
-# RDS PostgreSQL, SES for alert e-mail. Deploy steps: terraform/README.md.
+# RDS PostgreSQL, SES for alert e-mail, optionally an SQS task queue (queue_broker = sqs).
+# Deploy steps: terraform/README.md.
 
 locals {
   # With the default name the cluster, services and task families are the names
   # .github/workflows/deploy.yml assumes (spendlens, spendlens-web, spendlens-migrate, ...).
   name             = var.name
   parameter_prefix = "/${var.name}/${var.environment}"
+
+  # The broker setting every container gets; empty keeps the application's default.
+  sqs_broker = var.queue_broker == "sqs"
+  queue_environment = merge(
+    var.queue_broker == "" ? {} : { Q_BROKER = var.queue_broker },
+    local.sqs_broker ? { Q_SQS_QUEUE = module.queue[0].name } : {},
+  )
 }
 
 module "secrets" {
@@ -56,6 +64,18 @@ module "iam" {
   ses_extra_resource_arns    = concat([module.ses.configuration_set_arn], var.ses_sandbox_recipient_identity_arns)
   ses_from_address           = var.alert_from_address
   billing_export_bucket_arns = var.billing_export_bucket_arns
+}
+
+# The SQS broker's queue (queue_broker = sqs). Its visibility timeout is the application's
+# Q_RETRY, so a task is redelivered after the same delay whichever reader received it.
+module "queue" {
+  source = "../../modules/queue"
+  count  = local.sqs_broker ? 1 : 0
+
+  name                       = local.name
+  task_role_name             = module.iam.task_role_name
+  visibility_timeout_seconds = tonumber(lookup(var.extra_environment, "Q_RETRY", "1200"))
+  kms_key_arn                = module.secrets.kms_key_arn
 }
 
 module "alb" {
@@ -119,12 +139,15 @@ module "ecs" {
   allowed_hosts      = [var.domain_name]
   site_url           = "https://${var.domain_name}"
   default_from_email = "${var.alert_from_name} <${var.alert_from_address}>"
-  extra_environment  = var.extra_environment
+  extra_environment  = merge(var.extra_environment, local.queue_environment)
 
   start_services          = var.start_services
   web_min_count           = var.web_min_count
   web_max_count           = var.web_max_count
   worker_count            = var.worker_count
+  worker_queue_name       = local.sqs_broker ? module.queue[0].name : ""
+  worker_max_count        = var.worker_max_count
+  worker_backlog_per_task = var.worker_backlog_per_task
   cpu_architecture        = var.cpu_architecture
   log_retention_days      = var.log_retention_days
   web_requests_per_target = var.web_requests_per_target

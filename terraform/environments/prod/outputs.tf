@@ -122,3 +122,13 @@ output "github_actions_variables" {
     ECS_MIGRATE_TASK_FAMILY = module.ecs.migrate_task_definition_family
   }
 }
+
+output "task_queue_name" {
+  description = "SQS queue of the background tasks (queue_broker = sqs; null otherwise)."
+  value       = one(module.queue[*].name)
+}
+
+output "dead_letter_queue_name" {
+  description = "SQS dead-letter queue: tasks received 5 times without an acknowledgement (queue_broker = sqs)."
+  value       = one(module.queue[*].dead_letter_name)
+}

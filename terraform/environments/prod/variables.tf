@@ -182,6 +182,28 @@ variable "worker_count" {
   default     = 1
 }
 
+variable "queue_broker" {
+  description = "django-q2 broker (Q_BROKER): empty keeps the application's default (the database, or Redis when extra_environment sets REDIS_URL); orm, redis or sqs set it. sqs creates the SQS queue, its dead-letter queue and the task role's permission, and scales the workers on the queue's depth."
+  type        = string
+  default     = ""
+  validation {
+    condition     = contains(["", "orm", "redis", "sqs"], var.queue_broker)
+    error_message = "queue_broker must be empty, orm, redis or sqs."
+  }
+}
+
+variable "worker_max_count" {
+  description = "Most worker tasks when they scale on the SQS queue's depth (queue_broker = sqs); worker_count is the minimum."
+  type        = number
+  default     = 4
+}
+
+variable "worker_backlog_per_task" {
+  description = "Tasks waiting in the SQS queue per worker task the autoscaler aims at (queue_broker = sqs)."
+  type        = number
+  default     = 20
+}
+
 variable "cpu_architecture" {
   description = "X86_64 or ARM64 (must match the image CI builds)."
   type        = string

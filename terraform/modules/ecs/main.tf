@@ -10,6 +10,9 @@
 # agent at start; plain `environment` carries only non-secret settings, and a validation on
 # extra_environment rejects names that look like secrets.
 #
+# Workers: worker_count tasks, or with worker_queue_name (the SQS broker) between worker_count and
+# worker_max_count, scaled on the queue's backlog per running task.
+#
 # Deploys (see terraform/README.md): CI pushes an image tagged with the commit, registers new
 # revisions of these families with that image, runs migrate, then updates the services.
 # Terraform therefore ignores the services' task_definition (and web's desired_count, which the
@@ -22,6 +25,7 @@ locals {
   image            = "${var.image_repository_url}:${var.image_tag}"
   log_group_prefix = "/ecs/${var.name}/"
   services_running = var.start_services
+  worker_max_count = var.worker_queue_name == "" ? var.worker_count : max(var.worker_count, var.worker_max_count)
 
   # Non-secret settings only (plain values, visible in the task definition).
   environment = merge(var.extra_environment, {
@@ -406,8 +410,9 @@ resource "aws_ecs_service" "worker" {
 
   tags = var.tags
 
+  # The worker autoscaling target below owns the count, as the web one does for web.
   lifecycle {
-    ignore_changes = [task_definition]
+    ignore_changes = [task_definition, desired_count]
   }
 }
 
@@ -455,5 +460,81 @@ resource "aws_appautoscaling_policy" "web_requests" {
     target_value       = var.web_requests_per_target
     scale_out_cooldown = 60
     scale_in_cooldown  = 300
+  }
+}
+
+# --- Worker count and queue-depth autoscaling -------------------------------------------------
+
+# Without a queue to follow min = max = worker_count: the target only carries the count (the
+# service ignores desired_count so that the autoscaler, when there is one, is not overridden).
+resource "aws_appautoscaling_target" "worker" {
+  service_namespace  = "ecs"
+  scalable_dimension = "ecs:service:DesiredCount"
+  resource_id        = "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.worker.name}"
+  min_capacity       = local.services_running ? var.worker_count : 0
+  max_capacity       = local.services_running ? local.worker_max_count : 0
+}
+
+# Backlog per task (AWS's recipe for scaling on SQS): messages waiting in the queue divided by
+# the running worker tasks (Container Insights), kept near worker_backlog_per_task. At least one
+# worker always runs: it also runs the schedules.
+resource "aws_appautoscaling_policy" "worker_backlog" {
+  count = var.worker_queue_name == "" ? 0 : 1
+
+  name               = "${var.name}-worker-backlog"
+  policy_type        = "TargetTrackingScaling"
+  service_namespace  = aws_appautoscaling_target.worker.service_namespace
+  scalable_dimension = aws_appautoscaling_target.worker.scalable_dimension
+  resource_id        = aws_appautoscaling_target.worker.resource_id
+
+  target_tracking_scaling_policy_configuration {
+    target_value       = var.worker_backlog_per_task
+    scale_out_cooldown = 60
+    scale_in_cooldown  = 300
+
+    customized_metric_specification {
+      metrics {
+        id          = "waiting"
+        label       = "Tasks waiting in ${var.worker_queue_name}"
+        return_data = false
+        metric_stat {
+          stat = "Sum"
+          metric {
+            namespace   = "AWS/SQS"
+            metric_name = "ApproximateNumberOfMessagesVisible"
+            dimensions {
+              name  = "QueueName"
+              value = var.worker_queue_name
+            }
+          }
+        }
+      }
+      metrics {
+        id          = "workers"
+        label       = "Running worker tasks"
+        return_data = false
+        metric_stat {
+          stat = "Average"
+          metric {
+            namespace   = "ECS/ContainerInsights"
+            metric_name = "RunningTaskCount"
+            dimensions {
+              name  = "ClusterName"
+              value = aws_ecs_cluster.this.name
+            }
+            dimensions {
+              name  = "ServiceName"
+              value = aws_ecs_service.worker.name
+            }
+          }
+        }
+      }
+      metrics {
+        id          = "backlog_per_worker"
+        label       = "Tasks waiting per worker task"
+        expression  = "waiting / workers"
+        return_data = true
+      }
+    }
   }
 }

@@ -229,9 +229,35 @@ variable "worker_memory" {
 }
 
 variable "worker_count" {
-  description = "Number of worker (qcluster) tasks."
+  description = "Number of worker (qcluster) tasks; the minimum when they scale on worker_queue_name."
   type        = number
   default     = 1
+  validation {
+    condition     = var.worker_count >= 1
+    error_message = "worker_count must be at least 1: a worker also runs the schedules (use start_services = false to stop everything)."
+  }
+}
+
+variable "worker_queue_name" {
+  description = "SQS queue of the tasks (Q_BROKER=sqs): the worker service scales on its backlog. Empty: a fixed worker_count."
+  type        = string
+  default     = ""
+}
+
+variable "worker_max_count" {
+  description = "Most worker tasks the queue-depth autoscaler may run (with worker_queue_name)."
+  type        = number
+  default     = 4
+}
+
+variable "worker_backlog_per_task" {
+  description = "Tasks waiting in the queue per running worker task the autoscaler tracks (with worker_queue_name)."
+  type        = number
+  default     = 20
+  validation {
+    condition     = var.worker_backlog_per_task >= 1
+    error_message = "worker_backlog_per_task must be at least 1."
+  }
 }
 
 variable "oneoff_cpu" {

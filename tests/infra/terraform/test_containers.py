@@ -19,7 +19,13 @@ def test_secrets_reach_containers_only_through_ecs_secrets():
     assert set(wiring) == {"SECRET_KEY", "DATABASE_URL", "METRICS_TOKEN"}
     for name, value in wiring.items():
         assert value == f'${{module.secrets.parameter_arns["{name}"]}}'
-    assert modules()["prod"].calls["ecs"]["extra_environment"] == "${var.extra_environment}"
+    # The operator's settings, plus the broker's (Q_BROKER, Q_SQS_QUEUE: not secrets).
+    prod = modules()["prod"]
+    assert prod.calls["ecs"]["extra_environment"] == (
+        "${merge(var.extra_environment, local.queue_environment)}"
+    )
+    assert "Q_BROKER = var.queue_broker" in prod.locals["queue_environment"]
+    assert "Q_SQS_QUEUE = module.queue[0].name" in prod.locals["queue_environment"]
 
 
 def test_containers_run_the_right_commands_read_only():
@@ -86,9 +92,12 @@ def test_services_are_private_with_rollback_and_autoscaling():
         p["target_tracking_scaling_policy_configuration"][0]["predefined_metric_specification"][0][
             "predefined_metric_type"
         ]
-        for p in policies.values()
+        for name, p in policies.items()
+        if name.startswith("web_")
     }
     assert metrics == {"ECSServiceAverageCPUUtilization", "ALBRequestCountPerTarget"}
+    # The worker's policy (queue depth): tests/infra/terraform/test_queue.py.
+    assert set(policies) == {"web_cpu", "web_requests", "worker_backlog"}
     (cluster,) = ecs.of_type("aws_ecs_cluster").values()
     assert {"name": "containerInsights", "value": "enabled"} in cluster["setting"]
 

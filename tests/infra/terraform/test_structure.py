@@ -14,6 +14,7 @@ EXPECTED_MODULES = {
     "github-deploy",
     "iam",
     "network",
+    "queue",
     "rds",
     "secrets",
     "ses",

@@ -54,6 +54,35 @@ run "plan" {
     condition     = length(module.github_deploy) == 1
     error_message = "A github_repository creates the deploy role."
   }
+
+  assert {
+    condition     = length(module.queue) == 0 && output.task_queue_name == null
+    error_message = "By default the application keeps its own broker: no SQS queue."
+  }
+}
+
+run "sqs_broker_creates_the_queue" {
+  command = plan
+
+  variables {
+    queue_broker      = "sqs"
+    extra_environment = { Q_RETRY = "1800", Q_TIMEOUT = "1500" }
+  }
+
+  assert {
+    condition     = length(module.queue) == 1 && output.task_queue_name == "spendlens" && output.dead_letter_queue_name == "spendlens-dead-letter"
+    error_message = "queue_broker = sqs creates the spendlens queue and its dead-letter queue."
+  }
+}
+
+run "unknown_broker_is_refused" {
+  command = plan
+
+  variables {
+    queue_broker = "kafka"
+  }
+
+  expect_failures = [var.queue_broker]
 }
 
 run "sender_outside_the_ses_domain_is_refused" {

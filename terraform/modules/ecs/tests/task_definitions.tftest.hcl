@@ -120,9 +120,55 @@ run "first_install_runs_nothing" {
   }
 
   assert {
-    condition     = aws_ecs_service.web.desired_count == 0 && aws_ecs_service.worker.desired_count == 0 && aws_appautoscaling_target.web.max_capacity == 0
+    condition     = aws_ecs_service.web.desired_count == 0 && aws_ecs_service.worker.desired_count == 0 && aws_appautoscaling_target.web.max_capacity == 0 && aws_appautoscaling_target.worker.max_capacity == 0
     error_message = "start_services = false must run no task."
   }
+}
+
+run "workers_are_a_fixed_count_without_a_queue" {
+  command = plan
+
+  variables {
+    worker_count = 2
+  }
+
+  assert {
+    condition     = aws_appautoscaling_target.worker.min_capacity == 2 && aws_appautoscaling_target.worker.max_capacity == 2 && length(aws_appautoscaling_policy.worker_backlog) == 0
+    error_message = "Without worker_queue_name the worker count is worker_count, not autoscaled."
+  }
+}
+
+run "workers_scale_on_the_queue_backlog" {
+  command = plan
+
+  variables {
+    worker_count      = 1
+    worker_max_count  = 5
+    worker_queue_name = "spendlens"
+  }
+
+  assert {
+    condition     = aws_appautoscaling_target.worker.min_capacity == 1 && aws_appautoscaling_target.worker.max_capacity == 5 && length(aws_appautoscaling_policy.worker_backlog) == 1
+    error_message = "With worker_queue_name the workers scale between worker_count and worker_max_count."
+  }
+
+  assert {
+    condition = one([
+      for m in aws_appautoscaling_policy.worker_backlog[0].target_tracking_scaling_policy_configuration[0].customized_metric_specification[0].metrics :
+      m.metric_stat[0].metric[0].dimensions if m.id == "waiting"
+    ]) == toset([{ name = "QueueName", value = "spendlens" }])
+    error_message = "The backlog metric must read the worker queue."
+  }
+}
+
+run "rejects_no_worker" {
+  command = plan
+
+  variables {
+    worker_count = 0
+  }
+
+  expect_failures = [var.worker_count]
 }
 
 run "rejects_a_secret_in_the_environment" {
