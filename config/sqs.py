@@ -1,10 +1,11 @@
-"""The SQS broker (Q_BROKER=sqs): django-q2's, with two changes, and its start-up check.
+"""The SQS broker (Q_BROKER=sqs): django-q2's, with three changes, and its start-up check.
 
 django-q2's broker builds its own boto3 session from Q_CLUSTER["sqs"] and creates the queue when
 it is missing. Here the session is the platform's (accounts/aws.py: the default credential chain,
-i.e. the ECS task role, and the AWS_ENDPOINT_URL override), and a missing queue is an error
-naming the queue and the region: the queue comes from Terraform (terraform/modules/queue) with
-its dead-letter queue and policy, and the task role may not create queues anyway.
+i.e. the ECS task role, and the AWS_ENDPOINT_URL override), a missing queue is an error naming
+the queue and the region (the queue comes from Terraform, terraform/modules/queue, with its
+dead-letter queue and policy, and the task role may not create queues anyway), and the queue
+counts are read afresh each time.
 
 Everything else is django-q2's: one message per task (256 KB at most), at most 10 messages a
 receive, a visibility timeout of Q_RETRY seconds asked for on each receive (the queue's own
@@ -46,6 +47,17 @@ class SqsBroker(Sqs):
     def get_queue(self):
         self.sqs = self.connection.resource("sqs", endpoint_url=endpoint_url(), config=BOTO_CONFIG)
         return self.sqs.Queue(queue_url(self.connection, self.list_key))
+
+    # django-q2 reads the counts from the queue resource's attributes, which boto3 loads once
+    # and caches until this broker itself acts on the queue: a monitor would keep showing the
+    # first figures while other processes queue and take tasks.
+    def queue_size(self) -> int:
+        self.queue.reload()
+        return super().queue_size()
+
+    def lock_size(self) -> int:
+        self.queue.reload()
+        return super().lock_size()
 
 
 @checks.register("spendlens", deploy=True)

@@ -81,6 +81,17 @@ def test_enqueued_task_is_received_then_gone_once_acknowledged(queue, sqs):
     assert counts(sqs, queue) == (0, 0)
 
 
+def test_queue_counts_are_read_afresh(queue):
+    # The monitor's broker watches tasks other processes (web, other workers) queue and take.
+    monitor, producer, worker = get_broker(), get_broker(), get_broker()
+    assert (monitor.queue_size(), monitor.lock_size()) == (0, 0)
+
+    async_task("math.floor", 2.5, broker=producer, sync=False)
+    assert (monitor.queue_size(), monitor.lock_size()) == (1, 0)
+    worker.dequeue()
+    assert (monitor.queue_size(), monitor.lock_size()) == (0, 1)
+
+
 def test_unacknowledged_task_comes_back_after_retry_seconds(queue, sqs, monkeypatch):
     # django-q2 asks for VisibilityTimeout=Q_RETRY on each receive; the queue's default is 30 s.
     monkeypatch.setattr(Conf, "RETRY", 1)
