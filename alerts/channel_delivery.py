@@ -31,12 +31,12 @@ import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.html import strip_tags
 
-from alerts import channel_messages, outbound
+from alerts import channel_messages, cooldowns, outbound
 from alerts.channel_models import TEST_KIND, Channel, ChannelCooldown, ChannelDelivery
 from alerts.models import AlertKind
 
@@ -108,21 +108,14 @@ def record(alert, now, once: bool) -> int:
 
 
 def _claim_cooldown(delivery: ChannelDelivery, now) -> bool:
-    """Atomically take the (channel, kind, subject) cooldown; False if it is still running."""
+    """Atomically take the (channel, kind, subject) cooldown; False if it is still running.
+
+    A delivery retried after its worker died still holds it, so it may take it again."""
     key = {"channel_id": delivery.channel_id, "kind": delivery.kind, "subject": delivery.subject}
     minutes = delivery.channel.cooldown_minutes
     taken = {"until": now + timedelta(minutes=minutes), "held_by": delivery.pk}
-    for _ in range(2):
-        free = Q(until__lte=now) | Q(held_by=delivery.pk)
-        if ChannelCooldown.objects.filter(free, **key).update(**taken):
-            return True
-        try:
-            with transaction.atomic():
-                ChannelCooldown.objects.create(**key, **taken)
-            return True
-        except IntegrityError:
-            continue  # held, or it expired between the UPDATE and the INSERT: look again
-    return False
+    free = Q(until__lte=now) | Q(held_by=delivery.pk)
+    return cooldowns.claim(ChannelCooldown, key, taken, free=free)
 
 
 def _release_cooldown(delivery_id: int, now) -> None:

@@ -27,14 +27,14 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import transaction
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, Profile
-from alerts import channel_delivery
+from alerts import channel_delivery, cooldowns
 from alerts.models import AlertEvent, AlertKind, ChannelDelivery, Cooldown
 from alerts.weekly_email import render_email as render_weekly_report
 
@@ -164,18 +164,8 @@ def already_raised(organization, kind: str, subject: str, since=None) -> bool:
 def _claim_cooldown(event: AlertEvent, minutes: int, now) -> bool:
     """Atomically take the (user, kind, subject) cooldown; False if it is still running."""
     key = {"user_id": event.recipient_id, "kind": event.kind, "subject": event.subject}
-    until = now + timedelta(minutes=minutes)
-    for _ in range(2):
-        if Cooldown.objects.filter(**key, until__lte=now).update(until=until):
-            return True
-        try:
-            with transaction.atomic():
-                Cooldown.objects.create(**key, until=until)
-            return True
-        except IntegrityError:
-            # Someone holds it, or it expired between the UPDATE and the INSERT: look again.
-            continue
-    return False
+    taken = {"until": now + timedelta(minutes=minutes)}
+    return cooldowns.claim(Cooldown, key, taken, free=Q(until__lte=now))
 
 
 def _release_cooldown(event: AlertEvent, now) -> None:

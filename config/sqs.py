@@ -39,6 +39,19 @@ def queue_url(session, name: str) -> str:
         ) from exc
 
 
+# django-q2 builds a broker for every task it queues, so a web request that queues work would
+# otherwise ask SQS for the queue's URL each time. A queue's URL never changes while it exists;
+# the start-up check and /ready still look it up afresh.
+_queue_urls: dict[tuple, str] = {}
+
+
+def cached_queue_url(session, name: str) -> str:
+    key = (endpoint_url(), session.region_name, name)
+    if key not in _queue_urls:
+        _queue_urls[key] = queue_url(session, name)
+    return _queue_urls[key]
+
+
 class SqsBroker(Sqs):
     @staticmethod
     def get_connection(list_key: str | None = None):
@@ -46,7 +59,16 @@ class SqsBroker(Sqs):
 
     def get_queue(self):
         self.sqs = self.connection.resource("sqs", endpoint_url=endpoint_url(), config=BOTO_CONFIG)
-        return self.sqs.Queue(queue_url(self.connection, self.list_key))
+        return self.sqs.Queue(cached_queue_url(self.connection, self.list_key))
+
+    def ping(self) -> bool:
+        """Whether the queue exists now: /ready asks this, and a cached URL cannot answer it."""
+        try:
+            queue_url(self.connection, self.list_key)
+        except QueueMissing:
+            _queue_urls.pop((endpoint_url(), self.connection.region_name, self.list_key), None)
+            raise
+        return True
 
     # django-q2 reads the counts from the queue resource's attributes, which boto3 loads once
     # and caches until this broker itself acts on the queue: a monitor would keep showing the

@@ -18,6 +18,7 @@ from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.tasks import async_task
 
+from config import sqs as sqs_module
 from config.broker import SQS_BROKER_CLASS, q_cluster
 from config.sqs import QueueMissing
 
@@ -34,6 +35,8 @@ def sqs_cluster(aws, settings, monkeypatch):
     monkeypatch.setattr(Conf, "ORM", None)
     monkeypatch.setattr(Conf, "PREFIX", cluster["name"])
     monkeypatch.setattr(Conf, "CLUSTER_NAME", cluster["name"])
+    # Each test's emulator starts without queues: no URL may outlive the queue it named.
+    monkeypatch.setattr(sqs_module, "_queue_urls", {})
     return cluster
 
 
@@ -134,6 +137,26 @@ def test_check_deploy_reports_the_missing_queue(sqs_cluster):
 
 def test_check_deploy_passes_once_the_queue_exists(queue):
     assert checks.run_checks(include_deployment_checks=True, tags=["spendlens"]) == []
+
+
+def test_queued_tasks_look_the_queue_up_once_per_process(queue, sqs):
+    for n in range(3):
+        async_task("math.floor", n, sync=False)
+
+    assert list(sqs_module._queue_urls.values()) == [queue]
+    assert counts(sqs, queue)[0] == 3
+
+
+@pytest.mark.django_db
+def test_ready_sees_a_queue_deleted_after_its_url_was_cached(client, queue, sqs):
+    async_task("math.floor", 1, sync=False)
+    sqs.delete_queue(QueueUrl=queue)
+
+    response = client.get("/ready")
+
+    assert response.status_code == 503
+    assert response.json()["failed"] == {"broker": "QueueMissing"}
+    assert sqs_module._queue_urls == {}
 
 
 def test_check_does_not_call_aws_with_another_broker(settings):
