@@ -125,6 +125,19 @@ for _permission in COMMITMENT_PERMISSIONS:
         f"Add {_permission} to the role's policy to see Savings Plans and reservations "
         "(the rest of Spendlens works without it)."
     )
+# The reads of the waste findings beyond EC2 (snapshots, databases, NAT gateways, load
+# balancers): optional too, since each finder records its own denial and the rest works.
+WASTE_PERMISSIONS = [
+    "ec2:DescribeSnapshots",
+    "rds:DescribeDBInstances",
+    "ec2:DescribeNatGateways",
+    "elasticloadbalancing:DescribeLoadBalancers",
+]
+for _permission in WASTE_PERMISSIONS:
+    PERMISSION_HINTS[_permission] = (
+        f"Add {_permission} to the role's policy to find waste beyond EC2 instances "
+        "(the onboarding policy lists it; the rest of Spendlens works without it)."
+    )
 # A missing feature is not a missing permission: these answers prove access works (Cost
 # Explorer not enabled yet, or no commitment to report on).
 ACCEPTABLE_CODES = {
@@ -169,7 +182,32 @@ def _permission_checks(account, session):
         ("ce:GetCostAndUsage", cost_explorer, True),
         ("ec2:DescribeInstances", ec2, True),
         ("cloudwatch:GetMetricData", cloudwatch, True),
+        *((permission, probe, False) for permission, probe in _waste_probes(session, region)),
         *((permission, probe, False) for permission, probe in _commitment_probes(account, session)),
+    ]
+
+
+def _waste_probes(session, region):
+    """One small read per service the waste finders inventory."""
+    return [
+        (
+            "ec2:DescribeSnapshots",
+            lambda: aws.client(session, "ec2", region).describe_snapshots(
+                OwnerIds=["self"], MaxResults=5
+            ),
+        ),
+        (
+            "rds:DescribeDBInstances",
+            lambda: aws.client(session, "rds", region).describe_db_instances(MaxRecords=20),
+        ),
+        (
+            "ec2:DescribeNatGateways",
+            lambda: aws.client(session, "ec2", region).describe_nat_gateways(MaxResults=5),
+        ),
+        (
+            "elasticloadbalancing:DescribeLoadBalancers",
+            lambda: aws.client(session, "elbv2", region).describe_load_balancers(PageSize=1),
+        ),
     ]
 
 

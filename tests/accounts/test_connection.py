@@ -12,7 +12,7 @@ import requests
 from django.core.management import call_command
 
 from accounts import aws as aws_module
-from accounts.connection import COMMITMENT_PERMISSIONS, check_connection
+from accounts.connection import COMMITMENT_PERMISSIONS, WASTE_PERMISSIONS, check_connection
 from accounts.models import CloudAccount
 
 READ_ALL = ["ce:GetCostAndUsage", "ec2:Describe*", "cloudwatch:GetMetricData"]
@@ -135,9 +135,34 @@ def test_every_permission_present(enforced_iam, acme):
 
     # The emulator serves none of the commitments' reads: they warn, the connection works.
     assert report.ok, report.summary()
-    assert [c.name for c in report.checks] == [*REQUIRED, *COMMITMENT_PERMISSIONS]
+    assert [c.name for c in report.checks] == [
+        *REQUIRED,
+        *WASTE_PERMISSIONS,
+        *COMMITMENT_PERMISSIONS,
+    ]
     assert [c.name for c in report.checks if c.required] == REQUIRED
     assert all(c.ok for c in report.checks if c.required), report.summary()
+
+
+@pytest.mark.django_db
+def test_waste_reads_are_probed_and_a_missing_one_warns_with_its_hint(enforced_iam, acme):
+    # ec2:Describe* covers snapshots and NAT gateways; the RDS read is left out.
+    enforced_iam("111111111111", [*READ_ALL, "elasticloadbalancing:DescribeLoadBalancers"])
+    enforced_iam.enforce()
+
+    report = check_connection(make_account(acme))
+
+    waste = {c.name: c for c in report.checks if c.name in WASTE_PERMISSIONS}
+    assert report.ok, report.summary()
+    assert {name for name, check in waste.items() if check.ok} == {
+        "ec2:DescribeSnapshots",
+        "ec2:DescribeNatGateways",
+        "elasticloadbalancing:DescribeLoadBalancers",
+    }, report.summary()
+    denied = waste["rds:DescribeDBInstances"]
+    assert not denied.required
+    assert denied.hint.startswith("Add rds:DescribeDBInstances to the role's policy")
+    assert "WARN rds:DescribeDBInstances" in report.summary()
 
 
 @pytest.mark.django_db
