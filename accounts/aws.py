@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import boto3
+import botocore.loaders
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -71,8 +72,15 @@ _cache: dict[tuple[str, str], AssumedCredentials] = {}
 _cache_lock = threading.Lock()
 
 
+# botocore caches the service models it parses per loader, and each session makes its own: a
+# fan-out building one session per account parsed the EC2 model (megabytes of JSON) again for
+# every account, about a second each. One loader for the process parses each model once.
+_loader = botocore.loaders.create_loader()
+
+
 def _botocore_session() -> botocore.session.Session:
     session = botocore.session.get_session()
+    session.register_component("data_loader", _loader)
     session.register_component("response_parser_factory", ParserFactory())
     return session
 
