@@ -17,18 +17,27 @@ from knox.admin import AuthTokenAdmin as KnoxAuthTokenAdmin
 from knox.models import AuthToken
 
 from accounts import onboarding
-from accounts.admin_filters import OrganizationFilter
+from accounts.admin_filters import AccountFilter, AccountOrganizationFilter, OrganizationFilter
 from accounts.admin_tenancy import (
     OrganizationAdminsWriteAdmin,
+    ReadOnlyAdmin,
     TenantScopedAdmin,
     TenantScopedInline,
     colleagues,
 )
 from accounts.connection import check_connection
 from accounts.forms import CloudAccountAdminForm, SingleSignOnAdminForm
-from accounts.models import CloudAccount, Membership, Organization, Profile, Role, SingleSignOn
+from accounts.models import (
+    CloudAccount,
+    FanOutRun,
+    Membership,
+    Organization,
+    Profile,
+    Role,
+    SingleSignOn,
+)
 from accounts.password_policy import AdminLoginForm
-from config.admin_display import EMPTY
+from config.admin_display import EMPTY, account_column
 
 
 class MembershipInline(TenantScopedInline, admin.TabularInline):
@@ -281,3 +290,25 @@ class SingleSignOnAdmin(OrganizationAdminsWriteAdmin):
     def redirect_uri(self, obj):
         # The same for every provider: the callback finds the provider from the session.
         return f"{settings.SITE_URL.rstrip('/')}{reverse('sso-callback')}"
+
+
+@admin.register(FanOutRun)
+class FanOutRunAdmin(ReadOnlyAdmin):
+    """Each account's share of each scheduled fan-out: which ran, which failed, which a dead
+    worker left and another took over (attempts > 1)."""
+
+    list_display = ["started_at", account_column, "task", "status", "attempts", "finished_at"]
+    list_filter = ["status", "task", AccountFilter, AccountOrganizationFilter]
+    list_select_related = ["account"]
+    show_full_result_count = False
+    date_hierarchy = "started_at"
+    search_fields = ["account__account_id", "account__name", "task", "error"]
+    search_help_text = "AWS account ID or name, the task's dotted path, or words of the error."
+    fields = [
+        "account",
+        ("task", "slot"),
+        ("status", "attempts", "worker"),
+        ("started_at", "lease_until", "finished_at"),
+        "result",
+        "error",
+    ]

@@ -16,17 +16,21 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import boto3
+import botocore.loaders
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from django.conf import settings
 
+from accounts import ratelimit
 from accounts.aws_parsing import ParserFactory
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SESSION_NAME_PREFIX = "spendlens"
+# Set on an assumed-role session: the AWS account its calls count against (accounts/ratelimit.py).
+CALLER_ATTRIBUTE = "spendlens_caller_account"
 # Refresh a little before expiry so a long sync never starts a call with dying credentials.
 CREDENTIAL_REFRESH_MARGIN = timedelta(minutes=5)
 ASSUME_ROLE_DURATION_SECONDS = 3600
@@ -68,8 +72,15 @@ _cache: dict[tuple[str, str], AssumedCredentials] = {}
 _cache_lock = threading.Lock()
 
 
+# botocore caches the service models it parses per loader, and each session makes its own: a
+# fan-out building one session per account parsed the EC2 model (megabytes of JSON) again for
+# every account, about a second each. One loader for the process parses each model once.
+_loader = botocore.loaders.create_loader()
+
+
 def _botocore_session() -> botocore.session.Session:
     session = botocore.session.get_session()
+    session.register_component("data_loader", _loader)
     session.register_component("response_parser_factory", ParserFactory())
     return session
 
@@ -94,14 +105,17 @@ def client(
     """A client from SESSION with the endpoint override and the retry policy applied.
 
     CONFIG, if given, is merged over the defaults (e.g. to skip parameter validation for
-    requests the code builds itself).
+    requests the code builds itself). Every HTTP attempt first takes a token of its API's
+    shared rate limit (accounts/ratelimit.py), counted against the account that calls.
     """
-    return session.client(
+    built = session.client(
         service,
         region_name=region or session.region_name,
         endpoint_url=endpoint_url(),
         config=BOTO_CONFIG.merge(config) if config else BOTO_CONFIG,
     )
+    ratelimit.install(built, service, getattr(session, CALLER_ATTRIBUTE, ratelimit.PLATFORM))
+    return built
 
 
 def platform_client(service: str, region: str | None = None):
@@ -165,13 +179,21 @@ def assumed_session(
     role_arn: str, external_id: str, region: str | None = None, label: str = ""
 ) -> boto3.session.Session:
     credentials = assume_role(role_arn, external_id, label=label)
-    return boto3.session.Session(
+    session = boto3.session.Session(
         aws_access_key_id=credentials.access_key_id,
         aws_secret_access_key=credentials.secret_access_key,
         aws_session_token=credentials.session_token,
         region_name=region or settings.AWS_DEFAULT_REGION,
         botocore_session=_botocore_session(),
     )
+    # AWS throttles per calling account: the rate limit's key needs to know whose role this is.
+    setattr(session, CALLER_ATTRIBUTE, caller_account(role_arn))
+    return session
+
+
+def caller_account(role_arn: str) -> str:
+    parts = (role_arn or "").split(":")
+    return parts[4] if len(parts) > 4 and parts[4] else ratelimit.PLATFORM
 
 
 def assumed_client(

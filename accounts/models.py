@@ -498,3 +498,65 @@ class SingleSignOn(models.Model):
             raise ValidationError(
                 {"email_domains": f"Already used by another provider: {', '.join(taken)}."}
             )
+
+
+class ApiRateBucket(models.Model):
+    """One token bucket of accounts/ratelimit.py: the AWS API calls every worker process shares.
+
+    Not tenant data: KEY names an API family and the AWS account (or the platform) it is
+    throttled under, nothing a customer sees. Times are the database's clock in epoch seconds,
+    so workers on hosts whose clocks disagree still share one timeline.
+    """
+
+    key = models.CharField(max_length=200, primary_key=True)
+    # Negative while callers wait: each reservation takes one token, even one not yet refilled.
+    tokens = models.FloatField()
+    updated_at = models.FloatField()
+
+    class Meta:
+        verbose_name = "AWS API rate bucket"
+
+    def __str__(self):
+        return self.key
+
+
+class FanOutRun(models.Model):
+    """One account's share of one fan-out (accounts/fanout.py): the claim that makes a task
+    delivered twice, or redelivered after its worker died, run its work once to success."""
+
+    tenant_path = "account__organization"
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    account = models.ForeignKey(CloudAccount, on_delete=models.CASCADE, related_name="fan_out_runs")
+    task = models.CharField(max_length=200, help_text="The dotted path of the work.")
+    slot = models.CharField(
+        max_length=40, help_text="The fan-out it belongs to (when it was queued)."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    attempts = models.PositiveIntegerField(default=1)
+    worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the last taker.")
+    started_at = models.DateTimeField()
+    lease_until = models.DateTimeField(
+        help_text="A running claim older than this belongs to a dead worker and is taken over."
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "task", "slot"], name="one_fan_out_run_per_slot"
+            ),
+        ]
+        indexes = [models.Index(fields=["task", "slot"], name="fanoutrun_task_slot")]
+
+    def __str__(self):
+        return f"{self.task} of {self.account} ({self.slot})"

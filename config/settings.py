@@ -12,6 +12,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config.aws_limits import parse_rate_limits
 from config.broker import q_cluster
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -314,6 +315,11 @@ PLATFORM_ROLE_ARN = env.str(
     "PLATFORM_ROLE_ARN",
     default="arn:aws:iam::123456789012:role/spendlens-platform" if DEBUG else "",
 )
+
+# Per-API rate limits shared by every worker (config/aws_limits.py: name=rate[:burst],... or off).
+AWS_API_RATE_LIMITS = parse_rate_limits(env.str("AWS_API_RATE_LIMITS", default=""))
+# A call that would wait longer than this for its token fails instead (seconds).
+AWS_API_RATE_MAX_WAIT = _read("AWS_API_RATE_MAX_WAIT", env.float, 60.0)
 
 # Production e-mail: EMAIL_BACKEND=anymail.backends.amazon_ses.EmailBackend (SES v2 through
 # boto3, so the same endpoint override and the task role's credentials apply).

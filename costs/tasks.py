@@ -1,5 +1,6 @@
 """django-q2 entry points of the cost store: thin wrappers that look rows up by primary key."""
 
+from accounts.models import CloudAccount
 from accounts.tasks import account, fan_out
 from costs.ingest import explorer
 
@@ -10,4 +11,8 @@ def sync_account_costs(account_pk: int) -> str:
 
 
 def sync_all_account_costs() -> int:
-    return fan_out("costs.tasks.sync_account_costs", "sync-costs")
+    """One task per account that asks Cost Explorer itself: an organisation's management
+    account covers the others (explorer.split_by_coverage)."""
+    active = CloudAccount.objects.filter(is_active=True)
+    to_sync, _ = explorer.split_by_coverage(active)
+    return fan_out("costs.tasks.sync_account_costs", "sync-costs", [a.pk for a in to_sync])

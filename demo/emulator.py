@@ -58,5 +58,7 @@ class AccountClients:
 
     def __call__(self, service: str, region: str = "us-east-1"):
         if (service, region) not in self._clients:
-            self._clients[(service, region)] = aws.client(self._session, service, region)
+            # Seeding fills the emulator, it does not read a customer's AWS: no rate limit.
+            with override_settings(AWS_API_RATE_LIMITS={}):
+                self._clients[(service, region)] = aws.client(self._session, service, region)
         return self._clients[(service, region)]

@@ -10,6 +10,9 @@ def pytest_configure(config):
     # Argon2 costs ~0.15 s a hash by design; the suite creates hundreds of users. The production
     # hashers are tested on their own (tests/config/test_security.py).
     django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The shared AWS rate limits (accounts/ratelimit.py) take a database row per call: tests that
+    # call the emulator without the database would fail on it. Their own tests turn them on.
+    django_settings.AWS_API_RATE_LIMITS = {}
     # Tests render templates without running collectstatic first.
     django_settings.STORAGES = {
         **django_settings.STORAGES,

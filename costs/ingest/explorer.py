@@ -361,6 +361,40 @@ def _replace_tag_spend(account, days: set[date], tags: list[TagRow]) -> bool:
     return True
 
 
+def management_accounts(organization_ids) -> dict[int, CloudAccount]:
+    """Organisation id -> its (first) active management account, for ORGANIZATION_IDS."""
+    found = CloudAccount.objects.filter(
+        organization_id__in=set(organization_ids), is_active=True, is_management=True
+    ).order_by("organization_id", "account_id")
+    covering: dict[int, CloudAccount] = {}
+    for payer in found:
+        covering.setdefault(payer.organization_id, payer)
+    return covering
+
+
+def split_by_coverage(accounts) -> tuple[list, list[tuple]]:
+    """ACCOUNTS as (to sync, [(covered account, its management account)]).
+
+    A management account's answer is grouped by LINKED_ACCOUNT: it carries the costs of every
+    account of its AWS Organization, stored under the payer with each one's ID as
+    sub_account_id, which is what every per-account view filters on. So when an organisation
+    has an active management account, only the management account(s) ask Cost Explorer, and
+    the organisation's other accounts are not synced themselves: one request (plus pages and
+    tag keys) a day for the whole organisation, whatever its number of accounts, and no
+    linked account's cost stored twice (once under the payer, once under itself).
+    """
+    accounts = list(accounts)
+    payers = management_accounts(a.organization_id for a in accounts)
+    to_sync, covered = [], []
+    for account in accounts:
+        payer = payers.get(account.organization_id)
+        if payer is None or account.is_management:
+            to_sync.append(account)
+        else:
+            covered.append((account, payer))
+    return to_sync, covered
+
+
 def claim(account) -> SyncRun | None:
     """Record a running sync, or return None when another one holds the account."""
     stale_before = timezone.now() - timedelta(seconds=settings.Q_CLUSTER["timeout"])

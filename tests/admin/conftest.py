@@ -8,7 +8,14 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from accounts.models import CloudAccount, Membership, Organization, Profile, SingleSignOn
+from accounts.models import (
+    CloudAccount,
+    FanOutRun,
+    Membership,
+    Organization,
+    Profile,
+    SingleSignOn,
+)
 from actions.models import (
     AutoStopNotice,
     AutoStopPolicy,
@@ -376,6 +383,15 @@ def _inventory(account, i, today):
         window_start=today - timedelta(days=3),
         window_end=today,
         requests_made=3,
+    )
+    FanOutRun.objects.create(
+        account=account,
+        task="fleet.tasks.sync_account_inventory",
+        slot=f"{today.isoformat()}-{i}",
+        status=FanOutRun.Status.SUCCEEDED,
+        started_at=timezone.now(),
+        lease_until=timezone.now(),
+        finished_at=timezone.now(),
     )
 
 

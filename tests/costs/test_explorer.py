@@ -325,7 +325,8 @@ class TestCommandAndTasks:
 
         assert sync_all_account_costs() == 1
         assert SyncRun.objects.filter(account=acme_account).count() == 1
-        assert Success.objects.filter(func="costs.tasks.sync_account_costs").count() == 1
+        success = Success.objects.get(func="accounts.tasks.run_for_account")
+        assert success.args[:2] == ("costs.tasks.sync_account_costs", acme_account.pk)
 
 
 def _dates(start, end):

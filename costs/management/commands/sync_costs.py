@@ -29,6 +29,12 @@ class Command(BaseCommand):
         if not accounts:
             self.stdout.write("No active accounts to sync.")
             return
+        accounts, covered = explorer.split_by_coverage(accounts)
+        for cloud_account, payer in covered:
+            self.stdout.write(
+                f"{cloud_account}: covered by management account {payer.account_id} "
+                "(its costs arrive with the management account's sync)"
+            )
         failures = 0
         quiet = options["verbosity"] == 0
         for cloud_account in tqdm(accounts, desc="Syncing costs", unit="account", disable=quiet):

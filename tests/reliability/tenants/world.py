@@ -15,7 +15,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils import timezone
 
-from accounts.models import CloudAccount, SingleSignOn
+from accounts.models import CloudAccount, FanOutRun, SingleSignOn
 from actions.models import (
     AutoStopNotice,
     AutoStopPolicy,
@@ -293,6 +293,18 @@ def _seed(org, operator, today, *, tag, first_pk, figures, account_id, billed_ac
             requests_made=3,
             error=error,
         )
+    FanOutRun.objects.create(
+        pk=first_pk + 8000,  # a range of its own: the other rows keep the pks the checks know
+        account=account,
+        task=f"fleet.tasks.{tag}_inventory",
+        slot=now.isoformat(),
+        status=FanOutRun.Status.FAILED,
+        worker=f"{tag}-host:1",
+        started_at=now,
+        lease_until=now,
+        finished_at=now,
+        error=f"{tag}-fan-out-error",
+    )
     DetectionSettings.objects.create(pk=next(pk), organization=org, protect_tag=f"{tag}:keep=1")
     recommendations = {
         kind: Recommendation.objects.create(
