@@ -131,6 +131,6 @@ RULES = (
 )
 
 
-def reasons() -> list[tuple[str, str, str]]:
-    """(reason, column, test) of every check, in the order a row's reason is chosen."""
-    return [(reason, rule.column, test) for rule in RULES for reason, test in rule.checks()]
+def reasons() -> list[tuple[str, Rule, str]]:
+    """(reason, rule, test) of every check, in the order a row's reason is chosen."""
+    return [(reason, rule, test) for rule in RULES for reason, test in rule.checks()]
