@@ -12,12 +12,10 @@ from datetime import date
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import ANY
 from django.core.management import CommandError, call_command
 
-from accounts import aws
 from costs.ingest.athena import import_athena
 from costs.ingest.athena import sql as athena_sql
 from costs.ingest.athena.catalog import parse
@@ -25,12 +23,12 @@ from costs.ingest.focus import ImportFailed, import_billing, summary
 from costs.ingest.focus.columns import RULES, reasons
 from costs.models import BillingImport, CostRecord, CostSource
 
+from .conftest import RESULTS_BUCKET
 from .test_focus import SAMPLE, read_rows, write_rows
 
 DATA = Path(__file__).parent / "data" / "athena"
 URI = "athena://spendlens/billing.focus_export?period=2024-09"
 QUERY_ID = "c6d9f0e3-58a1-4bd2-9f0c-2c1f3a7d5e41"
-RESULTS_BUCKET = "spendlens-athena-results"
 RESULT_KEY = f"spendlens/{QUERY_ID}.csv"
 SCANNED = 48213577
 
@@ -58,27 +56,6 @@ class Clock:
     def sleep(self, seconds):
         self.slept.append(seconds)
         self.now += seconds
-
-
-@pytest.fixture
-def stubs(aws):
-    """Glue and Athena clients of the platform session, answered by Stubbers."""
-    glue, athena = aws_client("glue"), aws_client("athena")
-    with Stubber(glue) as glue_stub, Stubber(athena) as athena_stub:
-        yield glue, glue_stub, athena, athena_stub
-        glue_stub.assert_no_pending_responses()
-        athena_stub.assert_no_pending_responses()
-
-
-def aws_client(service):
-    return aws.platform_client(service)
-
-
-@pytest.fixture
-def results(aws):
-    s3 = boto3.client("s3", endpoint_url=aws, region_name="us-east-1")
-    s3.create_bucket(Bucket=RESULTS_BUCKET)
-    return s3
 
 
 def focus_table():
