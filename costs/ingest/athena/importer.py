@@ -11,6 +11,7 @@ transaction, through the same store.replace_records.
 from __future__ import annotations
 
 import logging
+import uuid
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -94,7 +95,9 @@ def _run(billing_import, tally, execution, account_id, athena, glue, clock, slee
         target.database,
         execution,
         timeout=settings.ATHENA_QUERY_TIMEOUT_SECONDS,
-        token=f"spendlens-billing-import-{billing_import.pk:016d}",
+        # Unique per import even across deployments sharing a workgroup; botocore's retries
+        # of the start reuse it.
+        token=f"spendlens-import-{billing_import.pk}-{uuid.uuid4().hex}",
         **pacing,
     )
     _keep_query(billing_import, execution)

@@ -59,10 +59,10 @@ def run(
 ) -> Execution:
     """Run SQL in WORKGROUP and wait for it; EXECUTION is filled in as it goes.
 
-    TOKEN makes the start idempotent: botocore's retries of StartQueryExecution cannot start
-    a second, billed, query. Raises ImportFailed when the query fails, is cancelled (a
-    workgroup's bytes-scanned cutoff cancels it) or outlives TIMEOUT seconds (then it is
-    stopped, so that it stops scanning).
+    TOKEN (32-128 characters) makes the start idempotent: botocore's retries of
+    StartQueryExecution cannot start a second, billed, query. Raises ImportFailed when the
+    query fails, is cancelled (a workgroup's bytes-scanned cutoff cancels it) or outlives
+    TIMEOUT seconds (then it is stopped, so that it stops scanning).
     """
     deadline = clock() + timeout
     try:
