@@ -338,6 +338,13 @@ if not 1 <= CE_BACKFILL_MONTHS <= 13:
     raise ImproperlyConfigured(
         f"CE_BACKFILL_MONTHS must be between 1 and 13, got {CE_BACKFILL_MONTHS}."
     )
+# import_billing athena://...: how long the aggregation query may run before it is stopped
+# (the workgroup's bytes-scanned cutoff bounds its cost; this bounds the wait).
+ATHENA_QUERY_TIMEOUT_SECONDS = _read("ATHENA_QUERY_TIMEOUT_SECONDS", env.int, 600)
+if ATHENA_QUERY_TIMEOUT_SECONDS < 1:
+    raise ImproperlyConfigured(
+        f"ATHENA_QUERY_TIMEOUT_SECONDS must be at least 1, got {ATHENA_QUERY_TIMEOUT_SECONDS}."
+    )
 COST_SYNC_INTERVAL_MINUTES = _read("COST_SYNC_INTERVAL_MINUTES", env.int, 360)
 INVENTORY_INTERVAL_MINUTES = _read("INVENTORY_INTERVAL_MINUTES", env.int, 60)
 DETECTION_INTERVAL_MINUTES = _read("DETECTION_INTERVAL_MINUTES", env.int, 1440)

@@ -44,6 +44,16 @@ class CostMetric(models.TextChoices):
 PRIMARY_METRIC = {CostSource.EXPLORER: CostMetric.UNBLENDED, CostSource.FOCUS: CostMetric.BILLED}
 
 
+# Athena bills 5 USD per TB scanned (10^12 bytes), at least 10 MB per query.
+ATHENA_USD_PER_TB = Decimal("5")
+ATHENA_MINIMUM_BYTES = 10 * 10**6
+
+
+def athena_query_cost(bytes_scanned: int) -> Decimal:
+    billed = max(bytes_scanned, ATHENA_MINIMUM_BYTES) if bytes_scanned else 0
+    return (ATHENA_USD_PER_TB * billed / 10**12).quantize(Decimal("0.000001"))
+
+
 class BillingImport(models.Model):
     """One run of import_billing: what was read, what was written, what was refused."""
 
@@ -75,6 +85,10 @@ class BillingImport(models.Model):
         default=dict, blank=True, help_text="Count of rejected rows per reason."
     )
     error = models.TextField(blank=True)
+    # Athena imports only: what the aggregation query scanned (what Athena bills) and its id,
+    # to find it in the workgroup's history.
+    bytes_scanned = models.PositiveBigIntegerField(null=True, blank=True)
+    query_execution_id = models.CharField(max_length=128, blank=True)
 
     objects = TenantQuerySet.as_manager()
 
@@ -83,6 +97,13 @@ class BillingImport(models.Model):
 
     def __str__(self):
         return f"Import {self.pk} of {self.uri}"
+
+    @property
+    def query_cost(self):
+        """Athena's list price for the bytes scanned (5 USD per TB, 10 MB minimum)."""
+        if self.bytes_scanned is None:
+            return None
+        return athena_query_cost(self.bytes_scanned)
 
 
 # The natural key of a cost row: unique, so every write is an idempotent upsert.

@@ -175,17 +175,24 @@ class BillingImportAdmin(ReadOnlyAdmin):
         "rows_rejected",
         "records_written",
         "records_replaced",
+        "bytes_scanned",
     ]
     list_filter = ["status", OrganizationFilter]
     list_select_related = ["organization"]
     date_hierarchy = "started_at"
     search_fields = ["uri", "error"]
-    readonly_fields = ["took", "reject_reasons_shown", "rejects_shown"]
+    readonly_fields = ["took", "query_cost_shown", "reject_reasons_shown", "rejects_shown"]
     exclude = ["reject_reasons", "rejects"]
 
     @admin.display(description="took")
     def took(self, obj):
         return duration(obj.finished_at - obj.started_at) if obj.finished_at else EMPTY
+
+    @admin.display(description="Athena query cost")
+    def query_cost_shown(self, obj):
+        # Athena's list price for what the query scanned; file imports have none.
+        cost = obj.query_cost
+        return EMPTY if cost is None else f"{cost} USD (5 USD per TB scanned)"
 
     @admin.display(description="reject reasons")
     def reject_reasons_shown(self, obj):

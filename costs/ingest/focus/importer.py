@@ -27,7 +27,7 @@ logger = logging.getLogger("costs.ingest.focus")
 Progress = Callable[[int, int | None, str], None]
 
 
-def _connected_accounts(organization: Organization) -> dict[str, int]:
+def connected_accounts(organization: Organization) -> dict[str, int]:
     return dict(
         CloudAccount.objects.filter(organization=organization).values_list("account_id", "pk")
     )
@@ -67,11 +67,11 @@ def import_billing(
     try:
         _run(billing_import, tally, account_id, progress)
     except ImportFailed as exc:
-        _finish_failed(billing_import, tally, exc.message)
+        finish_failed(billing_import, tally, exc.message)
         raise ImportFailed(exc.message, billing_import) from exc
     except Exception as exc:
         logger.exception("Import %s of %s failed unexpectedly", billing_import.pk, uri)
-        _finish_failed(billing_import, tally, f"unexpected error: {exc!r}")
+        finish_failed(billing_import, tally, f"unexpected error: {exc!r}")
         raise
     billing_import.rows_skipped = tally.rows_skipped
     return billing_import
@@ -79,7 +79,7 @@ def import_billing(
 
 def _run(billing_import: BillingImport, tally: Tally, account_id, progress) -> None:
     tags = TagNumbers()
-    accounts = _connected_accounts(billing_import.organization)
+    accounts = connected_accounts(billing_import.organization)
     # Commitment usage is kept for connected accounts only: without any, its columns are not
     # even parsed.
     wanted = COLUMNS if accounts else tuple(c for c in COLUMNS if c not in COMMITMENT_COLUMNS)
@@ -97,12 +97,12 @@ def _run(billing_import: BillingImport, tally: Tally, account_id, progress) -> N
     try:
         with transaction.atomic():
             replaced = replace_records(organization, totals.scopes, records, tags, usage_hours)
-            _record_outcome(billing_import, tally, totals, records.num_rows, replaced)
+            record_outcome(billing_import, tally, totals.scopes, records.num_rows, replaced)
     except DatabaseError as exc:
-        raise ImportFailed(_database_message(exc)) from exc
+        raise ImportFailed(database_message(exc)) from exc
 
 
-def _database_message(exc: DatabaseError) -> str:
+def database_message(exc: DatabaseError) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
     if isinstance(exc, IntegrityError):
         return (
@@ -119,15 +119,16 @@ def _database_message(exc: DatabaseError) -> str:
     return f"the database refused the records; nothing was changed: {text}"
 
 
-def _record_outcome(billing_import, tally: Tally, totals: DailyTotals, written, replaced):
+def record_outcome(billing_import, tally: Tally, scopes: dict, written, replaced):
+    """SCOPES: (billing period, provider, sub-account) -> sub-account name, as written."""
     billing_import.status = BillingImport.Status.SUCCEEDED
     billing_import.finished_at = timezone.now()
     _copy_tally(billing_import, tally)
     billing_import.records_written = written
     billing_import.records_replaced = replaced
-    billing_import.billing_periods = sorted({p.isoformat() for p, _, _ in totals.scopes})
+    billing_import.billing_periods = sorted({p.isoformat() for p, _, _ in scopes})
     sub_accounts = {}
-    for (_, provider, sub_account), name in totals.scopes.items():
+    for (_, provider, sub_account), name in scopes.items():
         if sub_accounts.get((provider, sub_account)) is None:
             sub_accounts[(provider, sub_account)] = name and storable(name)
     billing_import.sub_accounts = [
@@ -144,7 +145,7 @@ def _copy_tally(billing_import: BillingImport, tally: Tally) -> None:
     billing_import.reject_reasons = dict(tally.reasons.most_common())
 
 
-def _finish_failed(billing_import: BillingImport, tally: Tally, message: str) -> None:
+def finish_failed(billing_import: BillingImport, tally: Tally, message: str) -> None:
     billing_import.status = BillingImport.Status.FAILED
     billing_import.finished_at = timezone.now()
     billing_import.error = message
@@ -185,6 +186,17 @@ def summary(billing_import: BillingImport, account_id: str | None = None) -> str
     lines.append(
         f"  sub-accounts: {len(billing_import.sub_accounts)}" + (f" ({detail})" if detail else "")
     )
+    if billing_import.query_execution_id or billing_import.bytes_scanned is not None:
+        scanned = billing_import.bytes_scanned
+        cost = billing_import.query_cost
+        lines.append(
+            f"  Athena query {billing_import.query_execution_id or '(not started)'}: "
+            + (
+                f"{scanned:,} bytes scanned, about {cost} USD at 5 USD per TB"
+                if scanned is not None
+                else "bytes scanned unknown"
+            )
+        )
     if billing_import.error:
         lines.append(f"  error: {billing_import.error}")
     return "\n".join(lines)

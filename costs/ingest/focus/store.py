@@ -73,9 +73,11 @@ def replace_records(
     records: pa.Table,
     tags: TagNumbers,
     usage_hours: pa.Table | None = None,
+    replace_usage_hours: bool = True,
 ) -> int:
     """Delete the stored records (and commitment usage hours) of SCOPES and write RECORDS and
-    USAGE_HOURS; returns the records deleted.
+    USAGE_HOURS; returns the records deleted. Without REPLACE_USAGE_HOURS (an import that does
+    not compute them) the stored commitment usage hours are left as they are.
 
     Run inside the caller's transaction.
     """
@@ -100,7 +102,7 @@ def replace_records(
             for (period, provider), sub_accounts in by_period.items()
             if provider == "AWS"  # the only provider with commitment usage hours
         ]
-        if aws_scopes:
+        if aws_scopes and replace_usage_hours:
             CommitmentUsageHour.objects.filter(organization=organization).filter(
                 functools.reduce(operator.or_, aws_scopes)
             ).delete()

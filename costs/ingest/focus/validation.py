@@ -15,17 +15,27 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from .aggregate import TagNumbers
-from .columns import AMOUNT_LIMIT, COLUMNS, MAX_LENGTHS, REQUIRED_COLUMNS
+from .columns import (
+    AMOUNT,
+    AMOUNT_LIMIT,
+    BEYOND_12_PLACES,
+    COLUMNS,
+    CURRENCY,
+    CURRENCY_RE,
+    DATE,
+    DATETIME_RE,
+    DECIMAL_DIGITS,
+    LEADING_ZEROS,
+    NUMBER_RE,
+    REQUIRED_COLUMNS,
+    RULES,
+    TEXT,
+    TINY_AMOUNT,
+)
 from .errors import ImportFailed, storable
 
 REJECT_SAMPLE_LIMIT = 20
 AMOUNT_TYPE = pa.decimal128(38, 12)
-
-NUMBER_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
-# FOCUS date-times are UTC; a date alone is accepted too. Other offsets are refused rather than
-# guessed, since they could move a charge to another day.
-DATETIME_RE = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]00(:?00)?)?$"
-CURRENCY_RE = r"^[A-Z]{3}$"
 
 
 def check_columns(columns: list[str]) -> None:
@@ -61,27 +71,24 @@ def _spread(column: pa.Array, per_value: Callable[[pa.Array], list]) -> list[pa.
 
 
 Check = tuple[str, str, pa.Array]  # (reason, FOCUS column, mask of the rows that fail)
+Masks = dict[str, pa.Array]  # test name (columns.TESTS) -> mask of the rows that fail it
 
 
 def _has_nul(values) -> pa.Array:
     return pc.fill_null(pc.match_substring(values, "\x00"), False)
 
 
-def _text_checks(columns, name: str, required: bool) -> list[Check]:
-    limit = MAX_LENGTHS[name]
+def _text_masks(column, limit: int) -> Masks:
     blank, too_long, nul = _spread(
-        columns[name],
-        lambda values: [_blank(values), _too_long(values, limit), _has_nul(values)],
+        column, lambda values: [_blank(values), _too_long(values, limit), _has_nul(values)]
     )
-    checks = [(f"missing {name}", name, pc.fill_null(blank, True))] if required else []
-    too_long = pc.fill_null(too_long, False)
-    return [
-        *checks,
-        (f"{name} longer than {limit} characters", name, too_long),
-        # PostgreSQL text cannot hold NUL: without this one such row failed the whole import
-        # there (and was stored on SQLite).
-        (f"{name} contains a NUL character", name, pc.fill_null(nul, False)),
-    ]
+    # PostgreSQL text cannot hold NUL: without that test one such row failed the whole import
+    # there (and was stored on SQLite).
+    return {
+        "blank": pc.fill_null(blank, True),
+        "too_long": pc.fill_null(too_long, False),
+        "nul": pc.fill_null(nul, False),
+    }
 
 
 def _parse_dates(values: pa.Array) -> list[pa.Array]:
@@ -96,17 +103,12 @@ def _parse_dates(values: pa.Array) -> list[pa.Array]:
     return [_blank(values), pc.invert(pc.and_(_matches(values, DATETIME_RE), real)), parsed]
 
 
-def _date_checks(columns, name: str) -> tuple[list[Check], pa.Array]:
-    blank, invalid, parsed = _spread(columns[name], _parse_dates)
-    checks = [
-        (f"missing {name}", name, pc.fill_null(blank, True)),
-        (f"invalid {name}", name, pc.fill_null(invalid, True)),
-    ]
-    return checks, parsed
+def _date_masks(column) -> tuple[Masks, pa.Array]:
+    blank, invalid, parsed = _spread(column, _parse_dates)
+    return {"blank": pc.fill_null(blank, True), "bad_date": pc.fill_null(invalid, True)}, parsed
 
 
-def _amount_checks(columns, name: str) -> list[Check]:
-    column = columns[name]
+def _amount_masks(column) -> Masks:
     malformed = pc.invert(_matches(column, NUMBER_RE))
     # Scientific notation can write numbers the store cannot hold: range-check them as floats.
     as_float = pc.cast(pc.if_else(malformed, "0", column), pa.float64())
@@ -116,12 +118,12 @@ def _amount_checks(columns, name: str) -> list[Check]:
     mantissa = pc.replace_substring_regex(_cut_places(column), r"[eE].*$", "")
     digits = pc.utf8_length(pc.replace_substring_regex(mantissa, r"[^0-9]", ""))
     too_precise = pc.fill_null(pc.greater(digits, DECIMAL_DIGITS), False)
-    return [
-        (f"missing {name}", name, pc.is_null(column)),
-        (f"malformed {name}", name, malformed),
-        (f"{name} out of range", name, huge),
-        (f"{name} has more than {DECIMAL_DIGITS} digits", name, too_precise),
-    ]
+    return {
+        "null": pc.is_null(column),
+        "not_number": malformed,
+        "huge": huge,
+        "too_precise": too_precise,
+    }
 
 
 # pyarrow parses a decimal string at the string's own precision before rescaling it, and with
@@ -130,52 +132,43 @@ def _amount_checks(columns, name: str) -> list[Check]:
 # +0.0208471008. Digits beyond the 12th place are dropped anyway, so they are cut from the
 # text first (plain notation; leading zeros are harmless), which leaves at most 14 + 12 digits
 # for any amount in range.
-DECIMAL_DIGITS = 38
-BEYOND_12_PLACES = r"^([+-]?\d*\.\d{12})\d+$"
 
 
 def _cut_places(column) -> pa.Array:
     column = pc.replace_substring_regex(column, BEYOND_12_PLACES, r"\1")
     # Leading zeros count as digits for the parser's precision too.
-    return pc.replace_substring_regex(column, r"^([+-]?)0+(\d)", r"\1\2")
+    return pc.replace_substring_regex(column, LEADING_ZEROS, r"\1\2")
 
 
 def _decimal(column) -> pa.Array:
     """The amounts at 12 places, digits beyond them dropped (the regex vouched for the rest)."""
     # The same wrap-around hits tiny exponent forms: "4.851243698375387e-65" (a float printed
     # by some exporter) became 70.3078796866. Below 1E-12 the amount is 0 at 12 places anyway.
-    tiny = pc.less(pc.abs(pc.cast(column, pa.float64())), 1e-12)
+    tiny = pc.less(pc.abs(pc.cast(column, pa.float64())), TINY_AMOUNT)
     return pc.cast(pc.if_else(tiny, "0", _cut_places(column)), AMOUNT_TYPE, safe=False)
 
 
-def _currency_checks(columns) -> list[Check]:
-    name = "BillingCurrency"
-    (invalid,) = _spread(columns[name], lambda values: [pc.invert(_matches(values, CURRENCY_RE))])
-    return [
-        (f"missing {name}", name, pc.is_null(columns[name])),
-        (f"invalid {name}", name, pc.fill_null(invalid, True)),
-    ]
+def _currency_masks(column) -> Masks:
+    (invalid,) = _spread(column, lambda values: [pc.invert(_matches(values, CURRENCY_RE))])
+    return {"null": pc.is_null(column), "not_currency": pc.fill_null(invalid, True)}
 
 
 def _validate(columns: dict[str, pa.Array]) -> tuple[list[Check], dict[str, pa.Array]]:
-    """Every check, in the order reasons are given (a row gets the first reason it fails),
-    and the parsed dates."""
+    """Every check of columns.RULES, in the order reasons are given (a row gets the first
+    reason it fails), and the parsed dates."""
     checks: list[Check] = []
-    for name in ("SubAccountId", "ServiceName", "ProviderName"):
-        checks += _text_checks(columns, name, required=True)
     dates = {}
-    for name in ("ChargePeriodStart", "BillingPeriodStart"):
-        date_checks, dates[name] = _date_checks(columns, name)
-        checks += date_checks
-    checks += _amount_checks(columns, "BilledCost") + _amount_checks(columns, "EffectiveCost")
-    checks += _currency_checks(columns)
-    for name in ("RegionId", "ChargeCategory"):
-        checks += _text_checks(columns, name, required=False)
-    limit = MAX_LENGTHS["ResourceId"]
-    too_long = _too_long(columns["ResourceId"], limit)
-    checks.append((f"ResourceId longer than {limit} characters", "ResourceId", too_long))
-    nul = _has_nul(columns["ResourceId"])
-    checks.append(("ResourceId contains a NUL character", "ResourceId", nul))
+    for rule in RULES:
+        column = columns[rule.column]
+        if rule.kind == TEXT:
+            masks = _text_masks(column, rule.limit)
+        elif rule.kind == DATE:
+            masks, dates[rule.column] = _date_masks(column)
+        elif rule.kind == AMOUNT:
+            masks = _amount_masks(column)
+        elif rule.kind == CURRENCY:
+            masks = _currency_masks(column)
+        checks += [(reason, rule.column, masks[test]) for reason, test in rule.checks()]
     return checks, dates
 
 

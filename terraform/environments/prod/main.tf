@@ -78,6 +78,22 @@ module "queue" {
   kms_key_arn                = module.secrets.kms_key_arn
 }
 
+# import_billing athena://...: the Athena workgroup, its results bucket and the task role's
+# policy, only when the exports' buckets are given.
+module "athena" {
+  source = "../../modules/athena"
+  count  = length(var.athena_export_bucket_arns) > 0 ? 1 : 0
+
+  name                           = local.name
+  task_role_name                 = module.iam.task_role_name
+  export_bucket_arns             = var.athena_export_bucket_arns
+  export_prefix                  = var.athena_export_prefix
+  glue_database_names            = var.athena_glue_database_names
+  export_kms_key_arns            = var.athena_export_kms_key_arns
+  bytes_scanned_cutoff_per_query = var.athena_bytes_scanned_cutoff_per_query
+  kms_key_arn                    = module.secrets.kms_key_arn
+}
+
 module "alb" {
   source = "../../modules/alb"
 

@@ -132,3 +132,8 @@ output "dead_letter_queue_name" {
   description = "SQS dead-letter queue: tasks received 5 times without an acknowledgement (queue_broker = sqs)."
   value       = one(module.queue[*].dead_letter_name)
 }
+
+output "athena_workgroup_name" {
+  description = "Workgroup of import_billing athena://WORKGROUP/DATABASE.TABLE?period=YYYY-MM (empty without Athena)."
+  value       = length(module.athena) > 0 ? module.athena[0].workgroup_name : ""
+}

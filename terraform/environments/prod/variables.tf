@@ -146,6 +146,36 @@ variable "billing_export_bucket_arns" {
   default     = []
 }
 
+variable "athena_export_bucket_arns" {
+  description = "S3 buckets of the AWS Data Exports that import_billing athena://... queries; empty: no Athena workgroup."
+  type        = list(string)
+  default     = []
+}
+
+variable "athena_export_prefix" {
+  description = "Key prefix of the exports in those buckets (empty: the whole buckets)."
+  type        = string
+  default     = ""
+}
+
+variable "athena_glue_database_names" {
+  description = "Glue databases describing the exports (the DATABASE of athena:// URIs)."
+  type        = list(string)
+  default     = ["spendlens_exports"]
+}
+
+variable "athena_export_kms_key_arns" {
+  description = "KMS keys of SSE-KMS encrypted exports, if any."
+  type        = list(string)
+  default     = []
+}
+
+variable "athena_bytes_scanned_cutoff_per_query" {
+  description = "Bytes one import query may scan before Athena cancels it (5 USD per TB). Default 1 TiB."
+  type        = number
+  default     = 1099511627776
+}
+
 variable "extra_environment" {
   description = "Further non-secret settings for every container (LOG_LEVEL, Q_WORKERS, SES_REGION, ...)."
   type        = map(string)

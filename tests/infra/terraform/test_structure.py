@@ -8,6 +8,7 @@ from tests.infra.terraform.hcl import MODULES, PROD, modules, parse
 
 EXPECTED_MODULES = {
     "alb",
+    "athena",
     "customer-role",
     "ecr",
     "ecs",

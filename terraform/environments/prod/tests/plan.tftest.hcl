@@ -59,6 +59,25 @@ run "plan" {
     condition     = length(module.queue) == 0 && output.task_queue_name == null
     error_message = "By default the application keeps its own broker: no SQS queue."
   }
+
+  assert {
+    condition     = length(module.athena) == 0 && output.athena_workgroup_name == ""
+    error_message = "Without export buckets there is no Athena workgroup."
+  }
+}
+
+run "export_buckets_create_the_athena_workgroup" {
+  command = plan
+
+  variables {
+    athena_export_bucket_arns  = ["arn:aws:s3:::acme-billing-exports"]
+    athena_glue_database_names = ["billing"]
+  }
+
+  assert {
+    condition     = length(module.athena) == 1 && output.athena_workgroup_name == "spendlens"
+    error_message = "athena_export_bucket_arns creates the spendlens workgroup."
+  }
 }
 
 run "sqs_broker_creates_the_queue" {
