@@ -316,16 +316,42 @@ def replace_days(
         )
         if stored:
             CostRecord.objects.filter(pk__in=[r.pk for r in stored.values()]).delete()
+        superseded = _drop_superseded(account, days, fresh.values())
         tags_changed = _replace_tag_spend(account, days, tags)
-        if days and (to_insert or to_update or stored or tags_changed):
+        if days and (to_insert or to_update or stored or superseded or tags_changed):
             # The allocation of these days reads both (costs/signals.py store_changed).
             rollup.refresh(account.organization, min(days), max(days))
         result.inserted, result.updated, result.deleted = (
             len(to_insert),
             len(to_update),
-            len(stored),
+            len(stored) + superseded,
         )
     return result
+
+
+def _drop_superseded(account, days: set[date], rows) -> int:
+    """A management account's answer supersedes what its linked accounts synced themselves.
+
+    Before their management account was connected, linked accounts stored their own Cost
+    Explorer rows; for the days the payer now reports a linked account, keeping them would
+    count its cost twice. Accounts the payer does not report (outside its AWS Organization)
+    keep theirs.
+    """
+    if not account.is_management or not days:
+        return 0
+    reported = {row.sub_account_id for row in rows} - {account.account_id}
+    if not reported:
+        return 0
+    return (
+        CostRecord.objects.filter(
+            organization_id=account.organization_id,
+            source=CostSource.EXPLORER,
+            usage_date__in=days,
+            sub_account_id__in=reported,
+        )
+        .exclude(account=account)
+        .delete()[0]
+    )
 
 
 def _replace_tag_spend(account, days: set[date], tags: list[TagRow]) -> bool:

@@ -130,3 +130,45 @@ def test_sync_costs_says_which_accounts_the_management_account_covers(
     out = capsys.readouterr().out
     assert out.count("covered by management account") == 2
     assert list(SyncRun.objects.values_list("account__account_id", flat=True)) == [PAYER]
+
+
+@pytest.mark.django_db
+def test_rows_linked_accounts_synced_themselves_are_replaced_not_counted_twice(
+    aws, acme, monkeypatch, fresh_credentials
+):
+    accounts = organisation(acme, 2)
+    outside = CloudAccount.objects.create(
+        organization=acme,
+        account_id="300000000000",
+        role_arn="arn:aws:iam::300000000000:role/SpendlensAccess",
+        regions=["us-east-1"],
+    )
+    earlier, before = TODAY - timedelta(1), TODAY - timedelta(2)
+    # What the linked accounts and an account outside the AWS Organization stored themselves,
+    # by region, before the management account was connected.
+    for account, day in ((accounts[0], TODAY), (accounts[0], before), (outside, TODAY)):
+        CostRecord.objects.create(
+            organization=acme,
+            account=account,
+            source="explorer",
+            metric="unblended",
+            sub_account_id=account.account_id,
+            usage_date=day,
+            service="AWS Lambda",
+            region="us-east-1",
+            amount=Decimal("50"),
+        )
+    payer_answer(aws, 2)
+    monkeypatch.setattr(Conf, "SYNC", True)
+
+    sync_all_account_costs()
+
+    def total(account, day):
+        return spend.daily_totals(acme, day, day + timedelta(1), account=account).get(day)
+
+    assert total(accounts[0], TODAY) == Decimal(1)  # the payer's figure, not 1 + 50
+    assert total(accounts[0], before) == Decimal(50)  # a day the payer did not report
+    assert total(outside, TODAY) == Decimal(50)  # the payer does not report it
+    assert earlier not in spend.daily_totals(acme, earlier, TODAY, account=accounts[0])
+    run = SyncRun.objects.get()
+    assert run.rows_deleted == 1
