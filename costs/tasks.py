@@ -1,6 +1,7 @@
 """django-q2 entry points of the cost store: thin wrappers that look rows up by primary key."""
 
 from accounts.tasks import account, fan_out
+from costs import partitions
 from costs.ingest import explorer
 
 
@@ -11,3 +12,10 @@ def sync_account_costs(account_pk: int) -> str:
 
 def sync_all_account_costs() -> int:
     return fan_out("costs.tasks.sync_account_costs", "sync-costs")
+
+
+def maintain_cost_partitions() -> str:
+    """Daily: create the coming months' partitions, then apply COST_RETENTION_MONTHS."""
+    created = partitions.ensure_ahead()
+    dropped = partitions.drop_expired()
+    return "; ".join([f"created: {', '.join(created) or 'none'}", *partitions.describe(dropped)])
