@@ -84,6 +84,9 @@ def partition_name(month: date) -> str:
 
 def _lock(cursor) -> None:
     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+    # The foreign keys are checked at commit; PostgreSQL alters no table with such checks
+    # pending (rows written earlier in the same transaction), so they run now.
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def list_partitions() -> list[Partition]:
