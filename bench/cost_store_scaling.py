@@ -219,6 +219,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--import-rows", type=int, default=IMPORT_ROWS)
+    parser.add_argument(
+        "--summary-only",
+        action="store_true",
+        help="Only (a), on the store as it is (a re-measure on a quiet machine).",
+    )
     args = parser.parse_args(argv if argv is not None else [])
     sizes = sorted(int(s) for s in args.sizes.split(","))
     url = os.environ.get("BENCH_SCALING_DATABASE_URL", DEFAULT_URL)
@@ -230,6 +235,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"database: {url} (PostgreSQL {server_version(url)})")
     org_id, token = setup_django(url)
     prepare_django(url)
+    if args.summary_only:
+        with psycopg.connect(url) as conn:
+            total = conn.execute("SELECT count(*) FROM costs_costrecord").fetchone()[0]
+        print(f"store: {total:,} cost records (as they are)")
+        summary_p95(url, token, args.clients, args.requests, args.workers)
+        return
     path = data_file(args.import_rows)
     results = []
     for size in sizes:
