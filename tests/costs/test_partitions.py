@@ -6,15 +6,16 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Sum
 
 from accounts.models import Organization
 from config.schedules import ensure_schedules
-from costs import partitions
+from costs import bulk, partitions
 from costs.ingest.focus import import_billing
 from costs.models import (
+    COST_RECORD_KEY,
     CommitmentUsageHour,
     CostRecord,
     CostRollup,
@@ -343,3 +344,26 @@ def test_a_summary_of_one_month_reads_one_partition(acme):
 
     read = set(re.findall(r"costs_costrecord_(p\d{4}_\d{2}|default)\b", plan))
     assert read == {"p2024_09"}, plan
+
+
+def test_an_upsert_on_the_natural_key_updates_in_place(acme):
+    # ON CONFLICT needs a unique index the partitions share: the natural key has usage_date.
+    fields = ["organization", "source", "metric", "sub_account_id", "usage_date", "service"]
+    fields += ["region", "amount"]
+    key = list(COST_RECORD_KEY)
+    rows = [
+        (acme.pk, "explorer", "unblended", "1", date(2024, 9, 3), "S", "r", Decimal("1")),
+        (acme.pk, "explorer", "unblended", "1", date(2031, 1, 3), "S", "r", Decimal("2")),
+    ]
+    with transaction.atomic():
+        bulk.upsert(CostRecord, fields, rows, key)
+    first = dict(CostRecord.objects.values_list("usage_date", "pk"))
+
+    with transaction.atomic():
+        bulk.upsert(CostRecord, fields, [(*rows[1][:-1], Decimal("5"))], key)
+
+    stored = {r.usage_date: (r.pk, r.amount) for r in CostRecord.objects.all()}
+    assert stored == {
+        date(2024, 9, 3): (first[date(2024, 9, 3)], Decimal("1")),
+        date(2031, 1, 3): (first[date(2031, 1, 3)], Decimal("5")),
+    }
