@@ -348,12 +348,13 @@ def test_a_summary_of_one_month_reads_one_partition(acme):
 
 def test_an_upsert_on_the_natural_key_updates_in_place(acme):
     # ON CONFLICT needs a unique index the partitions share: the natural key has usage_date.
-    fields = ["organization", "source", "metric", "sub_account_id", "usage_date", "service"]
-    fields += ["region", "amount"]
     key = list(COST_RECORD_KEY)
+    fields = [*key, "currency", "estimated", "amount"]
+    common = (acme.pk, "explorer", "unblended", "AWS", "1")
+    rest = ("S", "r", "", "", "", "USD", False)
     rows = [
-        (acme.pk, "explorer", "unblended", "1", date(2024, 9, 3), "S", "r", Decimal("1")),
-        (acme.pk, "explorer", "unblended", "1", date(2031, 1, 3), "S", "r", Decimal("2")),
+        (*common, date(2024, 9, 3), *rest, Decimal("1")),
+        (*common, date(2031, 1, 3), *rest, Decimal("2")),
     ]
     with transaction.atomic():
         bulk.upsert(CostRecord, fields, rows, key)
