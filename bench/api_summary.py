@@ -250,6 +250,29 @@ def start_gunicorn(url: str, workers: int) -> subprocess.Popen:
     raise RuntimeError("gunicorn did not start")
 
 
+def http_client_work(token: str):
+    """(state factory, work) for measure(): one keep-alive connection per client thread, one
+    30-day group_by=service summary per window."""
+
+    def http_state():
+        return http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+
+    def http_work(conn, window):
+        start, end = window
+        conn.request(
+            "GET",
+            f"/api/v1/costs/summary/?group_by=service&start={start}&end={end}",
+            headers={"Authorization": f"Token {token}", "Host": "127.0.0.1"},
+        )
+        response = conn.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"HTTP {response.status}: {body[:300]!r}")
+        json.loads(body)
+
+    return http_state, http_work
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
@@ -305,23 +328,7 @@ def main(argv: list[str] | None = None) -> None:
 
     server = start_gunicorn(url, args.workers)
     try:
-
-        def http_state():
-            return http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
-
-        def http_work(conn, window):
-            start, end = window
-            conn.request(
-                "GET",
-                f"/api/v1/costs/summary/?group_by=service&start={start}&end={end}",
-                headers={"Authorization": f"Token {token}", "Host": "127.0.0.1"},
-            )
-            response = conn.getresponse()
-            body = response.read()
-            if response.status != 200:
-                raise RuntimeError(f"HTTP {response.status}: {body[:300]!r}")
-            json.loads(body)
-
+        http_state, http_work = http_client_work(token)
         measure(args.clients, jobs[: args.clients * 2], http_state, http_work)  # warm up
         latencies, wall = measure(args.clients, jobs, http_state, http_work)
         api = show(f"API, {args.clients} clients", latencies, wall)

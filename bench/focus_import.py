@@ -240,9 +240,9 @@ def raw_copy(url: str, path: Path, rows: int) -> Timing:
     return Timing(wall=wall, rows=rows)
 
 
-def run_import(url: str, path: Path, rows: int) -> tuple[Timing, str, str]:
+def run_import(url: str, path: Path, rows: int, org: str = ORG_SLUG) -> tuple[Timing, str, str]:
     """Time `manage.py import_billing` as a subprocess; also return its output and command."""
-    command = manage(url, "import_billing", str(path), "--org", ORG_SLUG, "--quiet")
+    command = manage(url, "import_billing", str(path), "--org", org, "--quiet")
     with tempfile.TemporaryFile() as out:
         started = time.perf_counter()
         process = subprocess.Popen(

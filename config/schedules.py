@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 PRICE_REFRESH_MINUTES = 7 * 24 * 60
+COST_PARTITIONS_MINUTES = 24 * 60
 WEEKLY_REPORT_MINUTES = 60
 
 
@@ -62,6 +63,11 @@ def _declared() -> list[ScheduleSpec]:
         ),
         # AWS changes on-demand prices rarely; weekly keeps the cache well inside its
         # 35-day staleness mark (costs/prices.py).
+        # Daily: next months' cost partitions exist long before their first row (the DEFAULT
+        # partition would catch them, at the price of a move later), and expired months go.
+        ScheduleSpec(
+            "cost-partitions", "costs.tasks.maintain_cost_partitions", COST_PARTITIONS_MINUTES
+        ),
         ScheduleSpec(
             "refresh-prices", "findings.price_refresh.refresh_fleet_prices", PRICE_REFRESH_MINUTES
         ),

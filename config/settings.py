@@ -345,6 +345,23 @@ if ATHENA_QUERY_TIMEOUT_SECONDS < 1:
     raise ImproperlyConfigured(
         f"ATHENA_QUERY_TIMEOUT_SECONDS must be at least 1, got {ATHENA_QUERY_TIMEOUT_SECONDS}."
     )
+# Monthly partitions of the cost store (PostgreSQL, costs/partitions.py): how many months after
+# the current one the daily "cost-partitions" schedule creates ahead.
+COST_PARTITIONS_AHEAD_MONTHS = _read("COST_PARTITIONS_AHEAD_MONTHS", env.int, 3)
+if not 1 <= COST_PARTITIONS_AHEAD_MONTHS <= 60:
+    raise ImproperlyConfigured(
+        "COST_PARTITIONS_AHEAD_MONTHS must be between 1 and 60, "
+        f"got {COST_PARTITIONS_AHEAD_MONTHS}."
+    )
+# Months of cost data kept before the current month (0 = keep forever): older months are
+# dropped whole by the same schedule. Below the Cost Explorer backfill, every first sync would
+# store months the next retention run drops again.
+COST_RETENTION_MONTHS = _read("COST_RETENTION_MONTHS", env.int, 0)
+if COST_RETENTION_MONTHS and not CE_BACKFILL_MONTHS <= COST_RETENTION_MONTHS <= 1200:
+    raise ImproperlyConfigured(
+        f"COST_RETENTION_MONTHS must be 0 (keep forever) or between CE_BACKFILL_MONTHS "
+        f"({CE_BACKFILL_MONTHS}) and 1200 months, got {COST_RETENTION_MONTHS}."
+    )
 COST_SYNC_INTERVAL_MINUTES = _read("COST_SYNC_INTERVAL_MINUTES", env.int, 360)
 INVENTORY_INTERVAL_MINUTES = _read("INVENTORY_INTERVAL_MINUTES", env.int, 60)
 DETECTION_INTERVAL_MINUTES = _read("DETECTION_INTERVAL_MINUTES", env.int, 1440)

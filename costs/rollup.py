@@ -46,7 +46,9 @@ def refresh(organization, start: date, end: date) -> None:
                 currency="USD",
                 usage_date__gte=start,
                 usage_date__lte=end,
-            )
+            ),
+            start,
+            end,
         )
         for dimension, field in FIELDS.items():
             grouped = records.values("usage_date", field).annotate(total=Sum("amount")).order_by()

@@ -40,14 +40,20 @@ class Window:
         return Window(end - timedelta(days=self.days - 1), end)
 
 
-def counted_once(records):
-    """RECORDS without Cost Explorer rows whose (sub-account, day) a billing export covers."""
+def counted_once(records, start: date | None = None, end: date | None = None):
+    """RECORDS without Cost Explorer rows whose (sub-account, day) a billing export covers.
+
+    START..END (inclusive), when the caller's RECORDS are within them, bound the lookup of
+    exports too: on PostgreSQL it then reads only those months' partitions.
+    """
     exported = CostRecord.objects.filter(
         organization=OuterRef("organization"),
         sub_account_id=OuterRef("sub_account_id"),
         usage_date=OuterRef("usage_date"),
         source=CostSource.FOCUS,
     )
+    if start is not None and end is not None:
+        exported = exported.filter(usage_date__gte=start, usage_date__lte=end)
     return records.primary().filter(Q(source=CostSource.FOCUS) | ~Exists(exported))
 
 
@@ -60,7 +66,8 @@ def _grouped(rows, window: Window, field: str, group_by: str) -> dict[str, Decim
 
 
 def totals(records, window: Window, group_by: str) -> dict[str, Decimal]:
-    return _grouped(counted_once(records), window, GROUPS[group_by], group_by)
+    records = counted_once(records, window.start, window.end)
+    return _grouped(records, window, GROUPS[group_by], group_by)
 
 
 def rollup_totals(organizations, window: Window, group_by: str) -> dict[str, Decimal]:

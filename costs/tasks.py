@@ -2,6 +2,7 @@
 
 from accounts.models import CloudAccount
 from accounts.tasks import account, fan_out
+from costs import partitions
 from costs.ingest import explorer
 
 
@@ -16,3 +17,10 @@ def sync_all_account_costs() -> int:
     active = CloudAccount.objects.filter(is_active=True)
     to_sync, _ = explorer.split_by_coverage(active)
     return fan_out("costs.tasks.sync_account_costs", "sync-costs", [a.pk for a in to_sync])
+
+
+def maintain_cost_partitions() -> str:
+    """Daily: create the coming months' partitions, then apply COST_RETENTION_MONTHS."""
+    created = partitions.ensure_ahead()
+    dropped = partitions.drop_expired()
+    return "; ".join([f"created: {', '.join(created) or 'none'}", *partitions.describe(dropped)])

@@ -311,11 +311,12 @@ def replace_days(
                 )
                 to_update.append(record)
         CostRecord.objects.bulk_create(to_insert, batch_size=2000)
-        CostRecord.objects.bulk_update(
-            to_update, ["amount", "estimated", "currency"], batch_size=2000
-        )
+        # By id within these days: on PostgreSQL the days name the partitions to read, the id
+        # alone would probe every month's.
+        these_days = CostRecord.objects.filter(usage_date__in=days)
+        these_days.bulk_update(to_update, ["amount", "estimated", "currency"], batch_size=2000)
         if stored:
-            CostRecord.objects.filter(pk__in=[r.pk for r in stored.values()]).delete()
+            these_days.filter(pk__in=[r.pk for r in stored.values()]).delete()
         superseded = _drop_superseded(account, days, fresh.values())
         tags_changed = _replace_tag_spend(account, days, tags)
         if days and (to_insert or to_update or stored or superseded or tags_changed):

@@ -51,6 +51,11 @@ def run_check(extra_env, *args):
         ({"DEBUG": "1", "GRAFANA_URL": "grafana.internal"}, "GRAFANA_URL must be an http(s) URL"),
         ({"DEBUG": "1", "METRICS_TOKEN": "UNSET"}, "METRICS_TOKEN must be at least 16"),
         ({"DEBUG": "1", "LOG_FORMAT": "xml"}, "LOG_FORMAT must be json or plain"),
+        ({"DEBUG": "1", "COST_RETENTION_MONTHS": "a year"}, "COST_RETENTION_MONTHS has an invalid"),
+        ({"DEBUG": "1", "COST_RETENTION_MONTHS": "-1"}, "COST_RETENTION_MONTHS must be 0"),
+        ({"DEBUG": "1", "COST_RETENTION_MONTHS": "2"}, "between CE_BACKFILL_MONTHS (3) and 1200"),
+        ({"DEBUG": "1", "COST_RETENTION_MONTHS": "99999"}, "COST_RETENTION_MONTHS must be 0"),
+        ({"DEBUG": "1", "COST_PARTITIONS_AHEAD_MONTHS": "0"}, "COST_PARTITIONS_AHEAD_MONTHS must"),
     ],
 )
 def test_misconfiguration_stops_start_naming_the_variable(env, message):

@@ -11,6 +11,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import CloudAccount, Organization
+from costs import partitions
 from costs.models import BillingImport
 
 from .aggregate import DailyTotals, TagNumbers, cost_records
@@ -18,7 +19,7 @@ from .columns import COLUMNS, COMMITMENT_COLUMNS
 from .commitment_usage import HourlyUsage
 from .errors import ImportFailed, storable
 from .source import Source, as_strings, open_source
-from .store import replace_records
+from .store import replace_records, written_months
 from .validation import Tally, check_columns, clean_chunk, count_invalid_rows
 
 # The name it has always logged under, before the importer became a package.
@@ -95,6 +96,7 @@ def _run(billing_import: BillingImport, tally: Tally, account_id, progress) -> N
         records = cost_records(groups, billing_import, accounts, tags)
     usage_hours = usage.rows(billing_import, accounts)
     try:
+        partitions.ensure_months(written_months(records))
         with transaction.atomic():
             replaced = replace_records(organization, totals.scopes, records, tags, usage_hours)
             record_outcome(billing_import, tally, totals.scopes, records.num_rows, replaced)

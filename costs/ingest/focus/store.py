@@ -14,10 +14,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Max, Min, Q
 
 from accounts.models import Organization
-from costs import rollup
+from costs import partitions, rollup
 from costs.models import CommitmentUsageHour, CostRecord, CostSource
 
 from .aggregate import TagNumbers
@@ -67,6 +67,15 @@ def _create_records(records: pa.Table, tags: TagNumbers) -> None:
         CostRecord.objects.bulk_create(objects)
 
 
+def written_months(records: pa.Table) -> list[date]:
+    """The months RECORDS fall in, for partitions.ensure_months before the import's
+    transaction (creating a partition locks the whole table: not for an import's duration)."""
+    if not records.num_rows:
+        return []
+    low, high = pc.min_max(records.column("usage_date")).values()
+    return partitions.months_between(low.as_py(), high.as_py())
+
+
 def replace_records(
     organization: Organization,
     scopes,
@@ -87,6 +96,7 @@ def replace_records(
     for period, provider, sub_account in scopes:
         by_period.setdefault((period, provider), []).append(sub_account)
     replaced = 0
+    stored_span = None
     if by_period:
         scope = functools.reduce(
             operator.or_,
@@ -96,7 +106,16 @@ def replace_records(
             ),
         )
         stored = CostRecord.objects.filter(organization=organization, source=CostSource.FOCUS)
-        replaced = stored.filter(scope).delete()[0]
+        stored = stored.filter(scope)
+        # A billing period's rows can carry usage dates outside it (late charges, credits):
+        # bounded by what is stored of these scopes, the DELETE reads only those months'
+        # partitions and still finds every row (the bounds come from the cost_org_period index).
+        bounds = stored.aggregate(low=Min("usage_date"), high=Max("usage_date"))
+        if bounds["low"] is not None:
+            replaced = stored.filter(
+                usage_date__gte=bounds["low"], usage_date__lte=bounds["high"]
+            ).delete()[0]
+            stored_span = (bounds["low"], bounds["high"])
         aws_scopes = [
             Q(billing_period=period, sub_account_id__in=sub_accounts)
             for (period, provider), sub_accounts in by_period.items()
@@ -108,6 +127,9 @@ def replace_records(
             ).delete()
     if records.num_rows:
         if connection.vendor == "postgresql":
+            # Normally done before the transaction (a no-op here then); rows of a month
+            # without a partition would land in DEFAULT, correct but not where they belong.
+            partitions.ensure_months(written_months(records))
             _copy_rows(CostRecord, records)
         else:
             _create_records(records, tags)
@@ -116,7 +138,7 @@ def replace_records(
             _copy_rows(CommitmentUsageHour, usage_hours)
         else:
             _create_usage_hours(usage_hours)
-    _refresh_rollups(organization, by_period, records)
+    _refresh_rollups(organization, by_period, records, stored_span)
     return replaced
 
 
@@ -127,10 +149,15 @@ def _next_month(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-def _refresh_rollups(organization: Organization, by_period: dict, records: pa.Table) -> None:
+def _refresh_rollups(
+    organization: Organization, by_period: dict, records: pa.Table, stored_span=None
+) -> None:
     """Rollups of every day the import replaced or wrote."""
     starts = [period for period, _ in by_period if period]
     ends = [_next_month(period) for period in starts]
+    if stored_span is not None:
+        starts.append(stored_span[0])
+        ends.append(stored_span[1])
     if records.num_rows:
         low, high = pc.min_max(records.column("usage_date")).values()
         starts.append(low.as_py())
