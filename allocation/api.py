@@ -22,7 +22,7 @@ from accounts.api import require_operator
 from accounts.models import Organization, Role
 from allocation import queries
 from allocation.models import AllocationRule, Dimension, SharedCostSplit
-from config.api import CSVRenderer
+from config.api import CSVRenderer, SlugRelatedField
 from costs import summary
 from costs.api import CostRecordViewSet, DateRange, SummaryQuery
 
@@ -154,9 +154,7 @@ class SplitSerializer(serializers.ModelSerializer):
 
 
 class DimensionSerializer(serializers.ModelSerializer):
-    organization = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Organization.objects.none()
-    )
+    organization = SlugRelatedField(slug_field="slug", queryset=Organization.objects.none())
     rules = RuleSerializer(many=True, required=False)
     splits = SplitSerializer(many=True, required=False)
     history_is_stale = serializers.BooleanField(read_only=True)
