@@ -1,6 +1,6 @@
 """The cost store's monthly partitions (PostgreSQL) and its retention (every database).
 
-On PostgreSQL costs_costrecord is range-partitioned by month on usage_date (migration 0011):
+On PostgreSQL costs_costrecord is range-partitioned by month on usage_date (migration 0012):
 one table per month, named costs_costrecord_pYYYY_MM, and a DEFAULT partition that catches any
 date without its month's table, so that an odd date never fails a write. The daily schedule
 (config/schedules.py "cost-partitions") creates the current month and the
