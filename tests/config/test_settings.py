@@ -10,15 +10,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+ISOLATED = {"SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL", "SECURE_SSL_REDIRECT", "DB_JIT"}
+
+
 def run_check(extra_env, *args):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL", "SECURE_SSL_REDIRECT"}
-    }
+    return run_manage(extra_env, "check", *args)
+
+
+def run_manage(extra_env, *args):
+    env = {key: value for key, value in os.environ.items() if key not in ISOLATED}
     env.update(extra_env)
     return subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", "check", *args],
+        [sys.executable, "manage.py", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -108,3 +111,33 @@ def test_broker_defaults_to_the_database_then_redis():
     )
     assert (redis["redis"], "orm" in redis) == ("redis://cache.internal:6379/0", False)
     assert (explicit_orm["orm"], "redis" in explicit_orm) == ("default", False)
+
+
+def database_options(extra_env):
+    script = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])"
+    result = run_manage({"DEBUG": "1", **extra_env}, "shell", "-c", script)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]  # after the shell's auto-import line
+
+
+def test_postgres_jit_is_off_unless_asked_and_url_options_are_kept():
+    url = "postgres://u@db.internal:5432/spendlens?options=-c%20statement_timeout%3D5000"
+
+    assert database_options({"DATABASE_URL": url}) == (
+        "{'options': '-c statement_timeout=5000 -c jit=off'}"
+    )
+    assert database_options({"DATABASE_URL": url, "DB_JIT": "1"}) == (
+        "{'options': '-c statement_timeout=5000'}"
+    )
+    assert "jit" not in database_options({"DATABASE_URL": "sqlite:///spendlens-test.sqlite3"})
+
+
+@pytest.mark.django_db
+def test_postgres_connections_run_without_jit():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("JIT is PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"

@@ -55,6 +55,12 @@ resource "aws_db_parameter_group" "this" {
     name  = "log_min_duration_statement"
     value = tostring(var.slow_query_log_ms)
   }
+  # Spendlens's queries are short and index-driven; JIT compilation cost more than it saved
+  # on the cost store (the application also turns it off per connection, DB_JIT).
+  parameter {
+    name  = "jit"
+    value = "0"
+  }
   parameter {
     name  = "log_connections"
     value = "1"
