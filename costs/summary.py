@@ -57,20 +57,38 @@ def counted_once(records, start: date | None = None, end: date | None = None):
     return records.primary().filter(Q(source=CostSource.FOCUS) | ~Exists(exported))
 
 
-def _grouped(rows, window: Window, field: str, group_by: str) -> dict[str, Decimal]:
-    rows = rows.filter(usage_date__gte=window.start, usage_date__lte=window.end)
+def _grouped(rows, window: Window, field: str, group_by: str) -> tuple[dict, dict]:
+    """Totals per group for WINDOW and for the window before it, in one query (a summary is
+    answered on every dashboard load: one round trip and one compiled query, not two)."""
+    before = window.previous()
+    rows = rows.filter(usage_date__gte=before.start, usage_date__lte=window.end)
     if group_by == "month":
         rows = rows.annotate(month=TruncMonth("usage_date"))
-    grouped = rows.values(field).annotate(amount=Sum("amount")).order_by()
-    return {_key(row[field]): row["amount"] for row in grouped}
+    grouped = (
+        rows.values(field)
+        .annotate(
+            current=Sum("amount", filter=Q(usage_date__gte=window.start)),
+            previous=Sum("amount", filter=Q(usage_date__lte=before.end)),
+        )
+        .order_by()
+    )
+    current, previous = {}, {}
+    for row in grouped:
+        # A group without rows in one window has no total there (NULL), not a zero.
+        if row["current"] is not None:
+            current[_key(row[field])] = row["current"]
+        if row["previous"] is not None:
+            previous[_key(row[field])] = row["previous"]
+    return current, previous
 
 
-def totals(records, window: Window, group_by: str) -> dict[str, Decimal]:
-    records = counted_once(records, window.start, window.end)
+def totals(records, window: Window, group_by: str) -> tuple[dict, dict]:
+    """(WINDOW's totals, the previous window's) per group, each cost counted once."""
+    records = counted_once(records, window.previous().start, window.end)
     return _grouped(records, window, GROUPS[group_by], group_by)
 
 
-def rollup_totals(organizations, window: Window, group_by: str) -> dict[str, Decimal]:
+def rollup_totals(organizations, window: Window, group_by: str) -> tuple[dict, dict]:
     """The same totals from CostRollup (no account/service/region filter)."""
     dimension = group_by if group_by in ("service", "region", "account") else "service"
     rows = CostRollup.objects.filter(organization__in=organizations, dimension=dimension)
@@ -96,16 +114,13 @@ def summarize(organizations, window: Window, group_by: str, filters: dict | None
     service or region reads the cost records themselves.
     """
     filters = {k: v for k, v in (filters or {}).items() if v}
-    previous_window = window.previous()
     if filters:
         records = CostRecord.objects.filter(
             organization__in=organizations, currency="USD", **filters
         )
-        current = totals(records, window, group_by)
-        previous = totals(records, previous_window, group_by)
+        current, previous = totals(records, window, group_by)
     else:
-        current = rollup_totals(organizations, window, group_by)
-        previous = rollup_totals(organizations, previous_window, group_by)
+        current, previous = rollup_totals(organizations, window, group_by)
     return shaped(window, group_by, current, previous)
 
 

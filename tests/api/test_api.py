@@ -160,6 +160,41 @@ class TestSummary:
         assert fast["total"] == f"{sum(range(1, 31))}.00"
 
     @pytest.mark.parametrize(
+        "filters",
+        [{}, {"account": "111111111111"}],
+        ids=["from the rollups", "from the records (filtered)"],
+    )
+    def test_a_month_in_both_windows_is_split_between_them(self, api, acme, acme_account, filters):
+        # Current window 2026-10-25..11-23, previous 2026-09-25..10-24: October is in both.
+        spend(acme_account, date(2026, 10, 26), "2")
+        spend(acme_account, date(2026, 11, 2), "0")
+        spend(acme_account, date(2026, 10, 20), "3")
+        spend(acme_account, date(2026, 9, 26), "1")
+        rollup.rebuild(acme)
+
+        body = api.get(
+            "/api/v1/costs/summary/",
+            {"start": "2026-10-25", "end": "2026-11-23", "group_by": "month", **filters},
+        ).json()
+
+        assert body["groups"] == [
+            {
+                "key": "2026-10-01",
+                "amount": "2.00",
+                "previous_amount": "3.00",
+                "change_percent": -33.33,
+            },
+            # A zero total is a total; September, only in the previous window, is no group.
+            {
+                "key": "2026-11-01",
+                "amount": "0.00",
+                "previous_amount": None,
+                "change_percent": None,
+            },
+        ]
+        assert (body["total"], body["previous"]["total"]) == ("2.00", "4.00")
+
+    @pytest.mark.parametrize(
         ("params", "field"),
         [
             ({"group_by": "colour"}, "group_by"),
