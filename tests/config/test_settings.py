@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -132,12 +133,9 @@ def test_postgres_jit_is_off_unless_asked_and_url_options_are_kept():
     assert "jit" not in database_options({"DATABASE_URL": "sqlite:///spendlens-test.sqlite3"})
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="JIT is PostgreSQL's")
 @pytest.mark.django_db
 def test_postgres_connections_run_without_jit():
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        pytest.skip("JIT is PostgreSQL's")
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone()[0] == "off"
