@@ -7,7 +7,7 @@ fan-out's slot (accounts/fanout.py): a redelivered task does its work once.
 
 from django_q.tasks import async_task
 
-from accounts import fanout
+from accounts import fanout, tokens
 from accounts.models import CloudAccount
 
 
@@ -29,3 +29,7 @@ def fan_out(func: str, group: str, pks=None, slot: str | None = None) -> int:
     for pk in pks:
         async_task("accounts.tasks.run_for_account", func, pk, slot, group=group)
     return len(pks)
+
+
+def delete_expired_api_tokens() -> int:
+    return tokens.delete_expired()

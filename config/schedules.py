@@ -13,6 +13,7 @@ from django.utils import timezone
 PRICE_REFRESH_MINUTES = 7 * 24 * 60
 COST_PARTITIONS_MINUTES = 24 * 60
 WEEKLY_REPORT_MINUTES = 60
+EXPIRED_TOKENS_MINUTES = 24 * 60
 
 
 @dataclass(frozen=True)
@@ -61,13 +62,17 @@ def _declared() -> list[ScheduleSpec]:
         ScheduleSpec(
             "instance-schedules", "actions.tasks.run_schedules", settings.SCHEDULE_INTERVAL_MINUTES
         ),
-        # AWS changes on-demand prices rarely; weekly keeps the cache well inside its
-        # 35-day staleness mark (costs/prices.py).
         # Daily: next months' cost partitions exist long before their first row (the DEFAULT
         # partition would catch them, at the price of a move later), and expired months go.
         ScheduleSpec(
             "cost-partitions", "costs.tasks.maintain_cost_partitions", COST_PARTITIONS_MINUTES
         ),
+        # Expired API tokens are refused as they expire; this deletes them (accounts/tokens.py).
+        ScheduleSpec(
+            "expired-api-tokens", "accounts.tasks.delete_expired_api_tokens", EXPIRED_TOKENS_MINUTES
+        ),
+        # AWS changes on-demand prices rarely; weekly keeps the cache well inside its
+        # 35-day staleness mark (costs/prices.py).
         ScheduleSpec(
             "refresh-prices", "findings.price_refresh.refresh_fleet_prices", PRICE_REFRESH_MINUTES
         ),

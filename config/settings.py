@@ -472,7 +472,7 @@ METRICS_PUBLIC = _read("METRICS_PUBLIC", env.bool, False)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Authorization: Token <key>; keys are stored hashed (SHA-512) and can be revoked.
-        "knox.auth.TokenAuthentication",
+        "accounts.tokens.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
