@@ -17,6 +17,7 @@ from accounts import aws as aws_module
 from accounts import ratelimit
 from accounts.models import ApiRateBucket
 from config.aws_limits import DEFAULT_RATE_LIMITS, parse_rate_limits
+from tests.marks import postgresql_only
 
 ROOT = Path(__file__).resolve().parents[2]
 # Grant times are computed by the database in floating point: a token due exactly one second
@@ -167,10 +168,7 @@ print(json.dumps(grants))
 """
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="two processes share the test database: PostgreSQL only; CI runs it there",
-)
+@postgresql_only("two processes share the test database")
 @pytest.mark.django_db(transaction=True)
 def test_two_processes_sharing_a_bucket_never_exceed_its_rate():
     rate, burst, each = 50, 3, 100

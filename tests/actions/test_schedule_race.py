@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 
 from actions import schedules
 from actions.models import InstanceAction, ScheduleEvent
@@ -14,13 +13,11 @@ from tests.actions.test_schedule_runs import (
     stop_in_aws,
 )
 from tests.fleet.emulator import ec2_client, launch, state_in_aws, synced
+from tests.marks import postgresql_only
 from tests.reliability.test_races import race
 
 pytestmark = [
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="needs concurrent writers on real connections (PostgreSQL); CI runs it there",
-    ),
+    postgresql_only("concurrent writers on real connections"),
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("fresh_credentials"),
 ]

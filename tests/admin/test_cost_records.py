@@ -10,11 +10,10 @@ from django.urls import reverse
 
 from config.paginators import Estimate, EstimatedCountPaginator
 from costs.models import CostRecord, CostRollup
+from tests.marks import postgresql_only
 
 PAGE = "admin:costs_costrecord_changelist"
-postgresql_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="the planner's estimate is PostgreSQL's"
-)
+planner_estimate = postgresql_only("the planner's row estimate")
 
 
 def cost_table_queries(captured):
@@ -35,7 +34,7 @@ def page(client, olivia_staff, grow):
     return client
 
 
-@postgresql_only
+@planner_estimate
 def test_a_large_estimate_is_shown_without_counting(page, monkeypatch):
     # Stands for a table of millions: any estimate is "large" from here on.
     monkeypatch.setattr(EstimatedCountPaginator, "exact_count_below", 1)
@@ -48,7 +47,7 @@ def test_a_large_estimate_is_shown_without_counting(page, monkeypatch):
     assert "about " in response.content.decode()
 
 
-@postgresql_only
+@planner_estimate
 def test_a_big_analyzed_table_is_estimated_at_the_default_threshold(page, acme, acme_account):
     CostRecord.objects.bulk_create(
         CostRecord(
@@ -74,7 +73,7 @@ def test_a_big_analyzed_table_is_estimated_at_the_default_threshold(page, acme, 
     assert response.context["cl"].result_count >= EstimatedCountPaginator.exact_count_below
 
 
-@postgresql_only
+@planner_estimate
 def test_a_small_estimate_is_counted_exactly(page):
     response, queries = render(page, service="Service 1")
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
 
 from alerts import channel_delivery, rules
@@ -18,6 +18,7 @@ from alerts.delivery import Alert, deliver_pending, raise_alert
 from alerts.models import AlertKind, Budget, Channel, ChannelCooldown, ChannelDelivery
 from allocation.models import Dimension
 from costs.models import SyncRun
+from tests.marks import postgresql_only
 
 Status = ChannelDelivery.Status
 
@@ -350,9 +351,7 @@ def test_a_delivery_sending_recently_is_left_alone(acme, https_receiver):
 # --- Races (PostgreSQL) ----------------------------------------------------------------------
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="needs real concurrent connections (PostgreSQL)"
-)
+@postgresql_only("real concurrent connections")
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_racing_post_each_delivery_exactly_once(acme, https_receiver):
     slack = channel(acme, https_receiver, "slack")

@@ -8,7 +8,7 @@ import pytest
 from botocore.stub import Stubber
 from django.core import mail
 from django.core.mail import get_connection
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
@@ -17,6 +17,7 @@ from accounts.models import Profile
 from alerts import delivery
 from alerts.delivery import Alert, deliver, deliver_pending, raise_alert
 from alerts.models import AlertEvent, AlertKind, Cooldown
+from tests.marks import postgresql_only
 
 SENT = AlertEvent.Status.SENT
 SUPPRESSED = AlertEvent.Status.SUPPRESSED
@@ -129,9 +130,7 @@ def test_a_failed_send_is_retried_without_resending_the_sent_ones(alice, bob, ac
     assert AlertEvent.objects.get(recipient=alice).attempts == 1
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="needs real concurrent connections (PostgreSQL)"
-)
+@postgresql_only("real concurrent connections")
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_racing_send_exactly_one_email(alice, acme):
     rounds = 10

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from tests.marks import postgresql_only
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -133,7 +135,7 @@ def test_postgres_jit_is_off_unless_asked_and_url_options_are_kept():
     assert "jit" not in database_options({"DATABASE_URL": "sqlite:///spendlens-test.sqlite3"})
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="JIT is PostgreSQL's")
+@postgresql_only("JIT")
 @pytest.mark.django_db
 def test_postgres_connections_run_without_jit():
     with connection.cursor() as cursor:

@@ -25,10 +25,9 @@ from costs.models import (
 from costs.summary import counted_once
 from costs.tasks import maintain_cost_partitions
 from tests.costs.test_focus import SAMPLE
+from tests.marks import postgresql_only
 
-postgresql_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="partitions are PostgreSQL's"
-)
+partitioned = postgresql_only("declarative partitions")
 BEFORE = [("costs", "0011_billing_import_query_cost")]
 SEPTEMBER = date(2024, 9, 1)
 
@@ -108,7 +107,7 @@ def test_the_migration_moves_every_row_with_its_id():
 # --- Partitions ahead, and the DEFAULT partition's rows --------------------------------------
 
 
-@postgresql_only
+@partitioned
 def test_partitions_ahead_are_created_once(db, settings):
     settings.COST_PARTITIONS_AHEAD_MONTHS = 3
     today = date(2031, 11, 15)
@@ -127,7 +126,7 @@ def test_partitions_ahead_are_created_once(db, settings):
     assert bounds["costs_costrecord_p2031_12"] == (date(2031, 12, 1), date(2032, 1, 1))
 
 
-@postgresql_only
+@partitioned
 def test_a_month_created_later_takes_its_rows_from_the_default_partition(acme):
     stray = record(acme, date(2035, 6, 10), "4")
     other = record(acme, date(2035, 7, 1), "5")
@@ -143,7 +142,7 @@ def test_a_month_created_later_takes_its_rows_from_the_default_partition(acme):
     assert CostRecord.objects.count() == 2
 
 
-@postgresql_only
+@partitioned
 def test_an_import_far_ahead_or_long_expired_leaves_its_month_to_the_default(db, settings):
     settings.COST_RETENTION_MONTHS = 12
     created = partitions.ensure_months(
@@ -325,7 +324,7 @@ def test_a_reimport_replaces_the_periods_rows_dated_outside_it(acme):
     assert CostRecord.objects.filter(organization=acme).aggregate(s=Sum("amount"))["s"] == total
 
 
-@postgresql_only
+@partitioned
 def test_a_summary_of_one_month_reads_one_partition(acme):
     import_billing(str(SAMPLE), acme)
     record(acme, date(2024, 10, 5), "3")

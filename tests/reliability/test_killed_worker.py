@@ -34,6 +34,7 @@ from django_q.tasks import async_task
 from accounts.models import Organization
 from costs import tasks as cost_tasks
 from costs.models import CostRecord, CostRollup, SyncRun
+from tests.marks import postgresql_only
 from tests.reliability.gate import (
     CE_CALL,
     cost_page,
@@ -44,10 +45,7 @@ from tests.reliability.gate import (
 )
 
 pytestmark = [
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="a second process shares the test database: PostgreSQL only; CI runs it there",
-    ),
+    postgresql_only("a second process shares the test database"),
     pytest.mark.django_db(transaction=True),
 ]
 

@@ -24,7 +24,7 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
 
 from accounts.models import CloudAccount
@@ -36,6 +36,7 @@ from costs.models import CostRecord, CostRollup, SyncRun
 from findings import detection, rightsizing
 from findings.models import Recommendation
 from fleet.models import ElasticIP, Instance, UtilizationDay, Volume
+from tests.marks import postgresql_only
 from tests.reliability.gate import (
     CE_CALL,
     cost_page,
@@ -46,10 +47,7 @@ from tests.reliability.gate import (
 )
 
 pytestmark = [
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="needs concurrent writers on real connections (PostgreSQL); CI runs it there",
-    ),
+    postgresql_only("concurrent writers on real connections"),
     pytest.mark.django_db(transaction=True),
 ]
 
