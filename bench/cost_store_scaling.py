@@ -11,7 +11,8 @@ created first by the product's own costs.partitions.ensure_months. At each size:
 (a) summary: /api/v1/costs/summary/?group_by=service under gunicorn, 20 client threads, 30-day
     windows ending on 60 different days (bench/api_summary.py's driver), after the product's
     rollup rebuild, a VACUUM ANALYZE of the rollups and a CHECKPOINT (the store at rest, not
-    in the middle of its bulk load); target p95 <= 100 ms at every size;
+    in the middle of its bulk load); 5 rounds of 1,000 requests, the median round's p95 is
+    the figure (min and max printed); target p95 <= 100 ms at every size;
 (b) import: `manage.py import_billing` of bench/focus_import.py's 1,000,000-row FOCUS file
     (September 2024, a month in the middle of the store) into the populated store, for a second
     organisation (a tenant of a shared installation), twice, the second run timed: a re-import,
@@ -192,14 +193,28 @@ def settle(url: str) -> None:
     checkpoint(url)
 
 
-def summary_p95(url: str, token: str, clients: int, requests: int, workers: int) -> dict:
+def summary_p95(
+    url: str, token: str, clients: int, requests: int, workers: int, rounds: int
+) -> dict:
+    """(a) in ROUNDS rounds of REQUESTS against one server; the round of median p95 is the
+    figure (a shared 2-vCPU machine moves one round's p95 by tens of ms: min and max shown)."""
     server = start_gunicorn(url, workers)
     try:
         work = http_client_work(token)
         jobs = windows(requests)
         measure(clients, jobs[: clients * 2], *work)  # warm up
-        latencies, wall = measure(clients, jobs, *work)
-        return show(f"API summary, {clients} clients", latencies, wall)
+        results = []
+        for n in range(1, rounds + 1):
+            latencies, wall = measure(clients, jobs, *work)
+            results.append(show(f"API summary, {clients} clients, round {n}", latencies, wall))
+        results.sort(key=lambda r: r["p95"])
+        median = results[len(results) // 2]
+        print(
+            f"API summary p95 over {rounds} rounds: median {median['p95']:.1f} ms "
+            f"(min {results[0]['p95']:.1f}, max {results[-1]['p95']:.1f})",
+            flush=True,
+        )
+        return median
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -227,6 +242,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default=",".join(str(s) for s in DEFAULT_SIZES))
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=5, help="(a) rounds; the median is taken")
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--import-rows", type=int, default=IMPORT_ROWS)
     parser.add_argument(
@@ -250,7 +266,7 @@ def main(argv: list[str] | None = None) -> None:
             total = conn.execute("SELECT count(*) FROM costs_costrecord").fetchone()[0]
         print(f"store: {total:,} cost records (as they are)")
         settle(url)
-        summary_p95(url, token, args.clients, args.requests, args.workers)
+        summary_p95(url, token, args.clients, args.requests, args.workers, args.rounds)
         return
     path = data_file(args.import_rows)
     results = []
@@ -259,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
         total, seconds = grow(url, org_id, size, today)
         print(f"store: {total:,} cost records (ready in {seconds:.0f} s)", flush=True)
         settle(url)
-        api = summary_p95(url, token, args.clients, args.requests, args.workers)
+        api = summary_p95(url, token, args.clients, args.requests, args.workers, args.rounds)
         warm_page_cache(path)
         run_import(url, path, args.import_rows, IMPORT_ORG)
         checkpoint(url)
