@@ -30,7 +30,7 @@ class TokenScheme(KnoxTokenScheme):
     target_class = "accounts.tokens.TokenAuthentication"
 
 
-def delete_expired(now=None) -> int:
+def delete_expired() -> int:
     """Delete every expired API token; returns how many."""
-    deleted, _ = AuthToken.objects.filter(expiry__lt=now or timezone.now()).delete()
+    deleted, _ = AuthToken.objects.filter(expiry__lt=timezone.now()).delete()
     return deleted
