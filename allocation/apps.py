@@ -7,6 +7,7 @@ class AllocationConfig(AppConfig):
 
     def ready(self):
         from allocation import receivers
-        from costs.signals import store_changed
+        from costs.signals import store_changed, store_expired
 
         store_changed.connect(receivers.reallocate_changed_days, dispatch_uid="allocation")
+        store_expired.connect(receivers.expire_old_days, dispatch_uid="allocation")

@@ -308,6 +308,23 @@ def refresh(organization, start: date, end: date, dimensions: Iterable | None = 
         store(dimension, start, end, allocate(dimension, start, end))
 
 
+def expire_before(before: date, dry_run: bool = False) -> int:
+    """Delete (or, in a dry run, count) every dimension's rollups of the days before BEFORE:
+    the cost store's retention removed the costs they were allocated from."""
+    expired = AllocationRollup.objects.filter(usage_date__lt=before)
+    if dry_run:
+        return expired.count()
+    deleted = 0
+    # Dimension by dimension, so the (dimension, usage_date) index finds the old days, and each
+    # dimension's cached summaries are dropped with its rows.
+    for dimension_pk in Dimension.objects.values_list("pk", flat=True):
+        n = expired.filter(dimension_id=dimension_pk).delete()[0]
+        if n:
+            Dimension.objects.filter(pk=dimension_pk).update(rollups_version=uuid.uuid4())
+            deleted += n
+    return deleted
+
+
 def rollup_totals(dimension: Dimension, start: date, end: date) -> dict[str, Decimal]:
     rows = (
         AllocationRollup.objects.filter(

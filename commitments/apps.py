@@ -7,6 +7,7 @@ class CommitmentsConfig(AppConfig):
 
     def ready(self):
         from commitments import focus
-        from costs.signals import store_changed
+        from costs.signals import store_changed, store_expired
 
         store_changed.connect(focus.on_store_changed, dispatch_uid="commitments")
+        store_expired.connect(focus.on_store_expired, dispatch_uid="commitments")

@@ -123,3 +123,10 @@ def rebuild_days(organization, start: date, end: date) -> int:
 def on_store_changed(sender, organization, start, end, **kwargs):
     """costs.signals.store_changed: an import (or sync) changed these days."""
     rebuild_days(organization, start, end)
+
+
+def on_store_expired(sender, before, dry_run, **kwargs):
+    """costs.signals.store_expired: retention removed the days before BEFORE. The days read
+    from Cost Explorer go too: COST_RETENTION_MONTHS bounds every cost figure kept."""
+    expired = CommitmentDay.objects.filter(day__lt=before)
+    return {"commitment days": expired.count() if dry_run else expired.delete()[0]}

@@ -12,7 +12,8 @@ Retention (COST_RETENTION_MONTHS, 0 = keep forever) keeps the current month and 
 months before it. On PostgreSQL an expired month's partition is detached and dropped, which
 costs the same whatever it holds; on SQLite (the demo) the rows are deleted by date. Either way
 the derived rows of those days go with them: the daily rollups, Cost Explorer's tag spend and
-the hourly commitment usage.
+the hourly commitment usage here, and what later stages derived (the allocation rollups, the
+commitment days) through costs.signals.store_expired, in the same transaction.
 
 DDL here runs under one transaction-scoped advisory lock, so two workers (or the schedule and
 an import) never create or drop the same table at once.
@@ -32,6 +33,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from costs.models import CommitmentUsageHour, CostRecord, CostRollup, TagSpend
+from costs.signals import store_expired
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ class Dropped:
     rollups_deleted: int = 0
     tag_spend_deleted: int = 0
     usage_hours_deleted: int = 0
+    derived: dict[str, int] = field(default_factory=dict)  # later stages' rows, by what they are
     dry_run: bool = False
 
 
@@ -224,6 +227,7 @@ def drop_expired(today: date | None = None, dry_run: bool = False) -> Dropped:
     if dry_run:
         if not partitioned():
             result.records_deleted = CostRecord.objects.filter(usage_date__lt=cutoff).count()
+        _expire_derived(result)
         return result
     hour = datetime.combine(cutoff, datetime.min.time(), tzinfo=UTC)
     with transaction.atomic():
@@ -255,10 +259,11 @@ def drop_expired(today: date | None = None, dry_run: bool = False) -> Dropped:
             organization__in=orgs, usage_date__lt=cutoff
         ).delete()[0]
         result.usage_hours_deleted = CommitmentUsageHour.objects.filter(hour__lt=hour).delete()[0]
+        _expire_derived(result)
     if result.records_deleted or result.partitions:
         logger.info(
             "Cost retention (%s months, before %s): %s partitions dropped, %s records, "
-            "%s rollups, %s tag spend rows, %s commitment usage hours deleted",
+            "%s rollups, %s tag spend rows, %s commitment usage hours deleted; derived: %s",
             settings.COST_RETENTION_MONTHS,
             cutoff,
             len(result.partitions),
@@ -266,8 +271,16 @@ def drop_expired(today: date | None = None, dry_run: bool = False) -> Dropped:
             result.rollups_deleted,
             result.tag_spend_deleted,
             result.usage_hours_deleted,
+            result.derived,
         )
     return result
+
+
+def _expire_derived(result: Dropped) -> None:
+    for _, counts in store_expired.send(
+        sender=CostRecord, before=result.cutoff, dry_run=result.dry_run
+    ):
+        result.derived.update(counts)
 
 
 def describe(dropped: Dropped) -> list[str]:
@@ -286,10 +299,12 @@ def describe(dropped: Dropped) -> list[str]:
             )
         elif not dropped.partitions:
             lines.append("  no partition to drop")
+        lines.extend(f"  would delete {n:,} {what}" for what, n in dropped.derived.items())
     else:
         lines.append(
             f"  deleted by date: {dropped.records_deleted:,} cost records, "
             f"{dropped.rollups_deleted:,} rollups, {dropped.tag_spend_deleted:,} tag spend rows, "
             f"{dropped.usage_hours_deleted:,} commitment usage hours"
+            + "".join(f", {n:,} {what}" for what, n in dropped.derived.items())
         )
     return lines

@@ -11,6 +11,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Sum
 
 from accounts.models import Organization
+from allocation.models import AllocationRollup, Dimension
+from commitments.models import CommitmentDay
 from config.schedules import ensure_schedules
 from costs import bulk, partitions
 from costs.ingest.focus import import_billing
@@ -187,6 +189,16 @@ def aged_store(acme, acme_account, settings):
             effective_cost=1,
             billing_period=day.replace(day=1),
         )
+    # What later stages derived from those days.
+    team = Dimension.objects.create(organization=acme, name="Team", slug="team")
+    for day in days:
+        AllocationRollup.objects.create(
+            dimension=team, usage_date=day, value="payments", service="EC2", kind="direct", amount=1
+        )
+        for source in CommitmentDay.Source.values:
+            CommitmentDay.objects.create(
+                account=acme_account, day=day, kind="savings_plan", source=source
+            )
     return date(2031, 5, 20)
 
 
@@ -201,6 +213,9 @@ def test_retention_drops_exactly_the_expired_months(aged_store):
     hours = CommitmentUsageHour.objects.values_list("hour__date", flat=True)
     assert sorted(hours) == kept
     assert (dropped.rollups_deleted, dropped.tag_spend_deleted) == (3, 3)
+    assert sorted(AllocationRollup.objects.values_list("usage_date", flat=True)) == kept
+    assert sorted(set(CommitmentDay.objects.values_list("day", flat=True))) == kept
+    assert dropped.derived == {"allocation rollups": 3, "commitment days": 6}
     if connection.vendor == "postgresql":
         names = {p.name for p in dropped.partitions}
         assert {"costs_costrecord_p2030_12", "costs_costrecord_p2031_01"} <= names
@@ -212,6 +227,27 @@ def test_retention_drops_exactly_the_expired_months(aged_store):
         assert dropped.records_deleted == 1  # 2030-11-30, from the DEFAULT partition
     else:
         assert dropped.partitions == [] and dropped.records_deleted == 3
+
+
+def test_the_daily_task_reports_what_later_stages_lost_and_drops_their_cache(
+    aged_store, acme, monkeypatch
+):
+    monkeypatch.setattr(partitions.timezone, "localdate", lambda: aged_store)
+    team = Dimension.objects.get(organization=acme, slug="team")
+    other = Dimension.objects.create(organization=acme, name="Product", slug="product")
+    AllocationRollup.objects.create(
+        dimension=other, usage_date=date(2031, 5, 1), value="shop", service="EC2", kind="direct",
+        amount=1,
+    )  # fmt: skip
+    versions = {d.pk: d.rollups_version for d in (team, other)}
+
+    result = maintain_cost_partitions()
+
+    assert "3 allocation rollups, 6 commitment days" in result
+    team.refresh_from_db()
+    other.refresh_from_db()
+    assert team.rollups_version != versions[team.pk]  # its cached summaries counted those days
+    assert other.rollups_version == versions[other.pk]  # nothing of it expired
 
 
 def test_a_dry_run_changes_nothing_and_says_what_would_go(aged_store, capsys, monkeypatch):
@@ -226,8 +262,12 @@ def test_a_dry_run_changes_nothing_and_says_what_would_go(aged_store, capsys, mo
         assert "would drop costs_costrecord_p2031_02" not in out
     else:
         assert "would delete 3 cost records" in out
+    assert "would delete 3 allocation rollups" in out
+    assert "would delete 6 commitment days" in out
     assert CostRecord.objects.count() == 5
     assert CostRollup.objects.count() == 5
+    assert AllocationRollup.objects.count() == 5
+    assert CommitmentDay.objects.count() == 10
 
 
 def test_without_retention_nothing_is_dropped(aged_store, settings):
