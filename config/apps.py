@@ -10,4 +10,9 @@ class SpendlensAdminConfig(AdminConfig):
 
     def ready(self):
         super().ready()
+        from django.db.models.signals import post_migrate
+
         from config import sqs  # noqa: F401  (registers the SQS queue check)
+        from config.cache import create_cache_tables
+
+        post_migrate.connect(create_cache_tables, sender=self, dispatch_uid="cache-tables")

@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.aws_limits import parse_rate_limits
 from config.broker import q_cluster
+from config.cache import cache_setting
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -400,6 +401,11 @@ if min(COMMITMENT_EXPIRY_ALERT_DAYS, default=0) < 1 or COMMITMENT_UNDERUSED_DAYS
         "COMMITMENT_EXPIRY_ALERT_DAYS (comma-separated days) and COMMITMENT_UNDERUSED_DAYS must be "
         "positive numbers of days."
     )
+
+# --- Cache ----------------------------------------------------------------------------------
+# Shared by every process with redis:// or dbcache://TABLE; the default keeps each process's own
+# (the API throttles then count per gunicorn worker). config/cache.py says what it holds.
+CACHES = {"default": cache_setting(env.str("CACHE_URL", default="locmemcache://"))}
 
 # --- Background work (django-q2) ------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -13,7 +13,15 @@ from tests.marks import postgresql_only
 ROOT = Path(__file__).resolve().parents[2]
 
 
-ISOLATED = {"SECRET_KEY", "DEBUG", "DATABASE_URL", "REDIS_URL", "SECURE_SSL_REDIRECT", "DB_JIT"}
+ISOLATED = {
+    "SECRET_KEY",
+    "DEBUG",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CACHE_URL",
+    "SECURE_SSL_REDIRECT",
+    "DB_JIT",
+}
 
 
 def run_check(extra_env, *args):

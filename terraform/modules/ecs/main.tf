@@ -27,8 +27,10 @@ locals {
   services_running = var.start_services
   worker_max_count = var.worker_queue_name == "" ? var.worker_count : max(var.worker_count, var.worker_max_count)
 
-  # Non-secret settings only (plain values, visible in the task definition).
-  environment = merge(var.extra_environment, {
+  # Non-secret settings only (plain values, visible in the task definition). CACHE_URL: the
+  # API throttles count once across every web task and gunicorn worker (in the database: a
+  # few queries per API call); extra_environment may point it at Redis instead.
+  environment = merge({ CACHE_URL = "dbcache://spendlens_cache" }, var.extra_environment, {
     DEBUG                = "0"
     ALLOWED_HOSTS        = join(",", var.allowed_hosts)
     CSRF_TRUSTED_ORIGINS = join(",", [for h in var.allowed_hosts : "https://${h}"])

@@ -92,6 +92,7 @@ run "containers" {
       } == {
       ALLOWED_HOSTS        = "spendlens.example.com"
       AWS_DEFAULT_REGION   = "us-east-1"
+      CACHE_URL            = "dbcache://spendlens_cache"
       CSRF_TRUSTED_ORIGINS = "https://spendlens.example.com"
       DEBUG                = "0"
       DEFAULT_FROM_EMAIL   = "Spendlens <alerts@example.com>"
@@ -109,6 +110,22 @@ run "containers" {
   assert {
     condition     = aws_ecs_service.web.name == "spendlens-web" && aws_ecs_service.worker.name == "spendlens-worker" && aws_ecs_task_definition.migrate.family == "spendlens-migrate"
     error_message = "Service and family names must match .github/workflows/deploy.yml's defaults."
+  }
+}
+
+run "extra_environment_may_move_the_cache_to_redis" {
+  command = plan
+
+  variables {
+    extra_environment = { CACHE_URL = "rediss://cache.internal:6379/1" }
+  }
+
+  assert {
+    condition = alltrue([
+      for td in [aws_ecs_task_definition.web, aws_ecs_task_definition.worker] :
+      one([for e in jsondecode(td.container_definitions)[0].environment : e.value if e.name == "CACHE_URL"]) == "rediss://cache.internal:6379/1"
+    ])
+    error_message = "extra_environment's CACHE_URL must replace the database cache."
   }
 }
 
