@@ -26,6 +26,7 @@ from accounts.admin_tenancy import (
     colleagues,
 )
 from accounts.connection import check_connection
+from accounts.discovery import DiscoveryError, discover
 from accounts.forms import CloudAccountAdminForm, SingleSignOnAdminForm
 from accounts.models import (
     CloudAccount,
@@ -198,7 +199,7 @@ class CloudAccountAdmin(TenantScopedAdmin):
             },
         ),
     ]
-    actions = ["test_connection"]
+    actions = ["test_connection", "discover_linked_accounts", "activate"]
 
     @admin.display(description="regions")
     def region_list(self, obj):
@@ -238,6 +239,55 @@ class CloudAccountAdmin(TenantScopedAdmin):
             else:
                 account.record_error(report.first_error(), timezone.now())
                 self.message_user(request, f"{account}: {report.first_error()}", messages.ERROR)
+
+    @admin.action(description="Discover the AWS Organization's accounts (adds them inactive)")
+    def discover_linked_accounts(self, request, queryset):
+        for account in queryset.filter(is_management=True).select_related("organization"):
+            if not account.organization.user_has_role(request.user, Role.OPERATOR):
+                self.message_user(
+                    request, f"{account}: only operators can add accounts.", messages.ERROR
+                )
+                continue
+            try:
+                result = discover(account)
+            except DiscoveryError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                f"{account}: {len(result.linked)} accounts in the AWS Organization; added "
+                f"{len(result.added)} (inactive: create their roles with their ExternalIds, "
+                f"then activate them), {len(result.closed)} closed in AWS and not added, "
+                f"{len(result.outside)} here but not in that AWS Organization.",
+                messages.SUCCESS,
+            )
+        if not queryset.filter(is_management=True).exists():
+            self.message_user(
+                request,
+                "Select a management account: only it can list its AWS Organization's accounts.",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Activate selected accounts")
+    def activate(self, request, queryset):
+        # One role check per organisation: discovery may have selected a thousand accounts.
+        organizations = Organization.objects.filter(
+            pk__in=queryset.values("organization_id").distinct()
+        )
+        allowed = [o.pk for o in organizations if o.user_has_role(request.user, Role.OPERATOR)]
+        activated = queryset.filter(organization__in=allowed, is_active=False).update(
+            is_active=True
+        )
+        self.message_user(
+            request,
+            f"Activated {activated} account(s); the schedule syncs them from now on "
+            "(Test connection checks their roles first).",
+            messages.SUCCESS,
+        )
+        if queryset.exclude(organization__in=allowed).exists():
+            self.message_user(
+                request, "Only operators can activate accounts; others were left.", messages.ERROR
+            )
 
 
 # The admin's own login refuses passwords that single sign-on replaced, with the reason.

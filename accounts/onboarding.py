@@ -45,6 +45,9 @@ READ_ACTIONS = [
     "elasticloadbalancing:DescribeTargetGroups",
     "elasticloadbalancing:DescribeTargetHealth",
     "elasticloadbalancing:DescribeTags",
+    # Discovery of an AWS Organization's accounts (accounts/discovery.py): answered only in the
+    # management account (or a delegated administrator); elsewhere AWS refuses it, harmlessly.
+    "organizations:ListAccounts",
     # No pricing:GetProducts here: the Price List API is public price data, called with the
     # platform's own credentials (its task role), never through a customer's role.
 ]

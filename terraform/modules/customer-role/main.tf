@@ -32,7 +32,7 @@ resource "aws_iam_role" "spendlens" {
 }
 
 data "aws_iam_policy_document" "read" {
-  #checkov:skip=CKV_AWS_356:ce:GetCostAndUsage, ce:GetCostForecast, cloudwatch:GetMetricData, autoscaling:DescribeAutoScalingGroups, the commitments reads (savingsplans:DescribeSavingsPlans, rds:DescribeReservedDBInstances, ce:GetSavingsPlans*/GetReservation*), rds:DescribeDBInstances, the elasticloadbalancing:Describe* reads and the ec2:Describe* calls Spendlens makes support no resource-level scoping; all are read-only.
+  #checkov:skip=CKV_AWS_356:ce:GetCostAndUsage, ce:GetCostForecast, cloudwatch:GetMetricData, autoscaling:DescribeAutoScalingGroups, the commitments reads (savingsplans:DescribeSavingsPlans, rds:DescribeReservedDBInstances, ce:GetSavingsPlans*/GetReservation*), rds:DescribeDBInstances, the elasticloadbalancing:Describe* reads, organizations:ListAccounts and the ec2:Describe* calls Spendlens makes support no resource-level scoping; all are read-only.
   statement {
     sid = "SpendlensRead"
     actions = [
@@ -57,6 +57,7 @@ data "aws_iam_policy_document" "read" {
       "elasticloadbalancing:DescribeTargetGroups",
       "elasticloadbalancing:DescribeTargetHealth",
       "elasticloadbalancing:DescribeTags",
+      "organizations:ListAccounts",
     ]
     resources = ["*"] #tfsec:ignore:aws-iam-no-policy-wildcards -- these read APIs support no resource-level scoping
   }

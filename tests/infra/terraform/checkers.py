@@ -46,6 +46,8 @@ READ_ONLY_STAR_ACTIONS = {
     "elasticloadbalancing:DescribeTargetGroups",
     "elasticloadbalancing:DescribeTargetHealth",
     "elasticloadbalancing:DescribeTags",
+    # ... and, in a management account, the list of its AWS Organization's accounts.
+    "organizations:ListAccounts",
     # The deploy role reads the latest revision it renders the new image into.
     "ecs:DescribeTaskDefinition",
 }
