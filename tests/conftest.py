@@ -120,6 +120,22 @@ def globex_account(globex):
 
 
 @pytest.fixture
+def aws_organization(aws):
+    """An AWS Organization in the emulator (tests/organizations.py): {member name: account ID}."""
+    from tests import organizations
+
+    return organizations.aws_organization(aws)
+
+
+@pytest.fixture
+def payer(acme):
+    """Acme's management account of that AWS Organization."""
+    from tests import organizations
+
+    return organizations.payer(acme)
+
+
+@pytest.fixture
 def aws_faults(aws, settings, monkeypatch):
     """The emulator behind a proxy that injects scripted AWS errors (see tests/aws_faults.py)."""
     from accounts import aws as aws_module

@@ -11,19 +11,8 @@ from django.db import connections
 from accounts import aws as aws_module
 from accounts.discovery import DiscoveryError, discover
 from accounts.models import CloudAccount
-from tests import organizations
 from tests.marks import postgresql_only
 from tests.organizations import MANAGEMENT_ID
-
-
-@pytest.fixture
-def aws_organization(aws):
-    return organizations.aws_organization(aws)
-
-
-@pytest.fixture
-def payer(acme):
-    return organizations.payer(acme)
 
 
 def test_discovery_adds_the_active_linked_accounts_inactive_with_their_own_external_ids(

@@ -5,19 +5,8 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from accounts.models import CloudAccount
-from tests import organizations
 
 CHANGELIST = "admin:accounts_cloudaccount_changelist"
-
-
-@pytest.fixture
-def aws_organization(aws):
-    return organizations.aws_organization(aws)
-
-
-@pytest.fixture
-def payer(acme):
-    return organizations.payer(acme)
 
 
 def act(client, action, accounts):
