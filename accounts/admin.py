@@ -240,7 +240,10 @@ class CloudAccountAdmin(TenantScopedAdmin):
                 account.record_error(report.first_error(), timezone.now())
                 self.message_user(request, f"{account}: {report.first_error()}", messages.ERROR)
 
-    @admin.action(description="Discover the AWS Organization's accounts (adds them inactive)")
+    @admin.action(
+        description="Discover the AWS Organization's accounts (adds them inactive)",
+        permissions=["add"],
+    )
     def discover_linked_accounts(self, request, queryset):
         for account in queryset.filter(is_management=True).select_related("organization"):
             if not account.organization.user_has_role(request.user, Role.OPERATOR):
@@ -268,7 +271,7 @@ class CloudAccountAdmin(TenantScopedAdmin):
                 messages.WARNING,
             )
 
-    @admin.action(description="Activate selected accounts")
+    @admin.action(description="Activate selected accounts", permissions=["change"])
     def activate(self, request, queryset):
         # One role check per organisation: discovery may have selected a thousand accounts.
         organizations = Organization.objects.filter(

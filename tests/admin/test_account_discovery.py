@@ -81,3 +81,18 @@ def test_an_aws_refusal_is_a_message_not_an_error_page(client, olivia_staff, aws
 
     assert len(said) == 1 and "may not call organizations:ListAccounts" in said[0]
     assert CloudAccount.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_staff_who_may_only_view_accounts_are_not_offered_the_actions(client, olivia_staff, payer):
+    from django.contrib.auth.models import Permission
+
+    olivia_staff.user_permissions.set(Permission.objects.filter(codename="view_cloudaccount"))
+    client.force_login(olivia_staff)
+
+    page = client.get(reverse(CHANGELIST))
+
+    assert page.status_code == 200
+    actions = dict(page.context["action_form"].fields["action"].choices)
+    assert "discover_linked_accounts" not in actions and "activate" not in actions
+    assert "test_connection" in actions
