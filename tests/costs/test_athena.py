@@ -523,14 +523,14 @@ def test_a_table_without_the_focus_columns_fails_before_any_query(acme, stored_b
     glue_stub.add_response("get_table", table)
 
     # No Athena response is queued: starting a query would fail the Stubber.
-    with pytest.raises(ImportFailed, match=r"lacks required FOCUS column.s.: BilledCost, Billing"):
+    with pytest.raises(ImportFailed, match=r"neither a FOCUS 1.0 export .it lacks BilledCost, B"):
         run_athena(acme, glue, athena)
 
     assert "found: availabilityzone, billingaccountid" in failed_import(acme).error
     assert stored(acme) == stored_before
 
 
-def test_a_cur_table_is_not_a_focus_table(acme, stubs):
+def test_a_partial_cur_table_is_refused_naming_what_it_lacks(acme, stubs):
     glue, glue_stub, athena, _ = stubs
     table = focus_table()
     table["Table"]["StorageDescriptor"]["Columns"] = [
@@ -539,7 +539,9 @@ def test_a_cur_table_is_not_a_focus_table(acme, stubs):
     ]
     glue_stub.add_response("get_table", table)
 
-    with pytest.raises(ImportFailed, match=r"lacks required FOCUS column.s.: BilledCost, Effect"):
+    with pytest.raises(
+        ImportFailed, match=r"nor a CUR 2.0 one .it lacks line_item_usage_start_date, bill_billing"
+    ):
         run_athena(acme, glue, athena)
 
 

@@ -11,6 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from costs.ingest.focus.columns import REQUIRED_COLUMNS
 from costs.ingest.focus.errors import ImportFailed
 
+from . import cur2
 from .sql import PARTITION_COLUMN, READ_COLUMNS, Table
 
 SCHEME = "athena://"
@@ -109,13 +110,19 @@ def describe(glue, target: Target) -> Table:
         for c in glue_table.get("StorageDescriptor", {}).get("Columns", [])
     }
     partitions = {c["Name"].lower() for c in glue_table.get("PartitionKeys", [])}
+    partitioned = PARTITION_COLUMN in partitions
     # Glue lower-cases column names: BilledCost is billedcost there.
     columns = {c: found[c.lower()] for c in READ_COLUMNS if c.lower() in found}
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-    if missing:
-        names = [name for name, _ in found.values()]
-        raise ImportFailed(
-            f"the table {target.database}.{target.table} lacks required FOCUS column(s): "
-            f"{', '.join(missing)} (found: {', '.join(names[:50]) or 'no columns'})"
-        )
-    return Table(target.database, target.table, columns, PARTITION_COLUMN in partitions)
+    if not missing:
+        return Table(target.database, target.table, columns, partitioned)
+    if cur2.is_cur2(found):
+        expressions = cur2.expressions(found)
+        return Table(target.database, target.table, {}, partitioned, expressions, "CUR 2.0")
+    names = [name for name, _ in found.values()]
+    cur_missing = [c for c in cur2.REQUIRED if c not in found]
+    raise ImportFailed(
+        f"the table {target.database}.{target.table} is neither a FOCUS 1.0 export (it lacks "
+        f"{', '.join(missing)}) nor a CUR 2.0 one (it lacks {', '.join(cur_missing)}) "
+        f"(found: {', '.join(names[:50]) or 'no columns'})"
+    )

@@ -86,6 +86,8 @@ def _run(billing_import, tally, execution, account_id, athena, glue, clock, slee
     if athena is None:
         athena = aws.platform_client("athena", target.region)
     table = catalog.describe(glue, target)
+    if table.kind != "FOCUS":  # saved with the outcome: "athena CUR 2.0"
+        billing_import.file_format = f"{FILE_FORMAT} {table.kind}"
     sql = aggregation_query(table, target.period, account_id)
     pacing = {k: v for k, v in (("clock", clock), ("sleep", sleep)) if v is not None}
     query.run(

@@ -14,7 +14,7 @@ tests behave as on a CSV file's cells; an empty text is NULL, as the CSV reader 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from costs.ingest.focus.columns import (
     AMOUNT_LIMIT,
@@ -169,9 +169,15 @@ class Table:
     name: str
     columns: dict[str, str]  # FOCUS column -> (Glue column name, Glue type)
     partitioned: bool  # has the billing_period partition column
+    # FOCUS column -> its text expression over another schema's columns (a CUR 2.0 table:
+    # cur2.py); takes precedence over COLUMNS.
+    expressions: dict[str, str] = field(default_factory=dict)
+    kind: str = "FOCUS"
 
     def column(self, focus: str) -> str:
         """The text expression of the FOCUS column, NULL if the table does not have it."""
+        if focus in self.expressions:
+            return self.expressions[focus]
         if focus not in self.columns:
             return "CAST(NULL AS varchar)"
         name, glue_type = self.columns[focus]
