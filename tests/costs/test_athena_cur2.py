@@ -16,7 +16,6 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pytest
 import sqlglot
-from botocore.stub import ANY
 
 from costs.ingest.athena import sql as athena_sql
 from costs.ingest.athena.catalog import describe, parse
@@ -25,11 +24,10 @@ from costs.models import BillingImport
 
 from .conftest import RESULTS_BUCKET
 from .test_athena import (
-    QUERY_ID,
     RESULT_KEY,
+    expect_query,
     focus_table,
     groups_with_several_tags,
-    recorded,
     run_athena,
     stored,
     without_tags,
@@ -182,17 +180,7 @@ def test_the_sample_as_cur2_stores_what_the_same_charges_as_focus_store(
     answer = cur_table()
     query = query_for(answer)
     glue_stub.add_response("get_table", answer)
-    athena_stub.add_response(
-        "start_query_execution",
-        {"QueryExecutionId": QUERY_ID},
-        {
-            "QueryString": query,
-            "ClientRequestToken": ANY,
-            "QueryExecutionContext": {"Database": "billing", "Catalog": "AwsDataCatalog"},
-            "WorkGroup": "spendlens",
-        },
-    )
-    athena_stub.add_response("get_query_execution", recorded("get_query_execution_succeeded"))
+    expect_query(athena_stub, query, states=("succeeded",))
     result = run_in_duckdb(query, [cur for cur, _ in converted])
     results.put_object(Bucket=RESULTS_BUCKET, Key=RESULT_KEY, Body=athena_csv(result))
 
