@@ -245,7 +245,8 @@ class CloudAccountAdmin(TenantScopedAdmin):
         permissions=["add"],
     )
     def discover_linked_accounts(self, request, queryset):
-        for account in queryset.filter(is_management=True).select_related("organization"):
+        payers = list(queryset.filter(is_management=True).select_related("organization"))
+        for account in payers:
             if not account.organization.user_has_role(request.user, Role.OPERATOR):
                 self.message_user(
                     request, f"{account}: only operators can add accounts.", messages.ERROR
@@ -264,7 +265,7 @@ class CloudAccountAdmin(TenantScopedAdmin):
                 f"{len(result.outside)} here but not in that AWS Organization.",
                 messages.SUCCESS,
             )
-        if not queryset.filter(is_management=True).exists():
+        if not payers:
             self.message_user(
                 request,
                 "Select a management account: only it can list its AWS Organization's accounts.",

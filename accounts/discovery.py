@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts import aws
-from accounts.models import CloudAccount, RoleArn
+from accounts.models import CloudAccount, partition_of
 
 # AWS's account states. A SUSPENDED (closed) or PENDING_CLOSURE account is not added: its role
 # cannot be assumed, and it has no resources left to inventory.
@@ -92,7 +92,8 @@ def discover(management: CloudAccount, dry_run: bool = False) -> Discovery:
     organization = management.organization
     stored = {a.account_id: a for a in CloudAccount.objects.filter(organization=organization)}
     linked = list_linked_accounts(management)
-    if management.account_id not in {a.account_id for a in linked}:
+    in_aws = {a.account_id for a in linked}
+    if management.account_id not in in_aws:
         # AWS lists the management account with its members; without it, this is some other
         # organisation's list (a delegated administrator's) or none at all.
         raise DiscoveryError(
@@ -100,7 +101,6 @@ def discover(management: CloudAccount, dry_run: bool = False) -> Discovery:
             "of its AWS Organization: it is not that organisation's management account."
         )
     result = Discovery(management=management, linked=linked, dry_run=dry_run)
-    in_aws = {a.account_id for a in linked}
     result.outside = [a for a in stored.values() if a.account_id not in in_aws]
     candidates = []
     for account in linked:
@@ -150,7 +150,6 @@ def _new_account(management: CloudAccount, linked: LinkedAccount) -> CloudAccoun
 
 def _organizations_region(management: CloudAccount) -> str:
     """Organizations has one endpoint per partition, in its home region."""
-    role = management.role or RoleArn("aws", "", "/", "")
     return {"aws-us-gov": "us-gov-west-1", "aws-cn": "cn-northwest-1"}.get(
-        role.partition, "us-east-1"
+        partition_of(management.role_arn), "us-east-1"
     )

@@ -96,21 +96,10 @@ def expressions(found: dict[str, tuple[str, str]]) -> dict[str, str]:
         )
         + f" WHEN {kind} IS NULL THEN NULL ELSE 'Adjustment' END"
     )
-    service = (
-        "coalesce("
-        + ", ".join(
-            [
-                *(
-                    [f"nullif(element_at({identifier(found['product'][0])}, 'product_name'), '')"]
-                    if found.get("product", ("", ""))[1].lower().startswith("map")
-                    else []
-                ),
-                text("product_servicecode"),
-                text("line_item_product_code"),
-            ]
-        )
-        + ")"
-    )
+    services = [text("product_servicecode"), text("line_item_product_code")]
+    product = _map(found, "product")
+    if product:
+        services.insert(0, f"nullif(element_at({identifier(product[0])}, 'product_name'), '')")
     return {
         "BilledCost": text("line_item_unblended_cost"),
         "EffectiveCost": f"CAST({amortized} AS varchar)",
@@ -120,7 +109,7 @@ def expressions(found: dict[str, tuple[str, str]]) -> dict[str, str]:
         "ProviderName": "'AWS'",
         "SubAccountId": text("line_item_usage_account_id"),
         "SubAccountName": text("line_item_usage_account_name"),
-        "ServiceName": service,
+        "ServiceName": f"coalesce({', '.join(services)})",
         "RegionId": text("product_region_code"),
         "ResourceId": text("line_item_resource_id"),
         "ChargeCategory": category,
@@ -132,10 +121,15 @@ def _tags(found) -> str:
     """Tags as a JSON object with CUR's "user_" prefix dropped from the keys; NULL without
     resource_tags. A key starts right after "{" or ","; inside a JSON string a quote is always
     escaped, so the pattern never matches in a value."""
-    column = found.get("resource_tags")
-    if column is None or not column[1].lower().startswith("map"):
+    column = _map(found, "resource_tags")
+    if column is None:
         return "CAST(NULL AS varchar)"
-    text = f"json_format(CAST({identifier(column[0])} AS json))"
     key = literal('([{,])"' + USER_TAG_PREFIX)
-    renamed = f"regexp_replace({text}, {key}, '$1\"')"
+    renamed = f"regexp_replace({as_text(*column)}, {key}, '$1\"')"  # as_text: its JSON
     return f"nullif({renamed}, '{{}}')"
+
+
+def _map(found, name: str) -> tuple[str, str] | None:
+    """(name, Glue type) of FOUND's column NAME if it is a map; CSV exports hold text."""
+    column = found.get(name)
+    return column if column and column[1].lower().startswith("map") else None
